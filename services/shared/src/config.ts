@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/** A configuration problem, reported as one line naming the variable and what it expects. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+export const env = { port, positiveInt, nonNegativeInt, flag };
+
+/** Settings every service reads: logging, PostgreSQL, Redis, shutdown. */
+export const commonEnv = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// URL' }).optional(),
+  PGHOST: z.string().default('127.0.0.1'),
+  PGPORT: port.default(5432),
+  PGDATABASE: z.string().default('postgres'),
+  PGUSER: z.string().default('postgres'),
+  PGPASSWORD: z.string().optional(),
+  PGSSLMODE: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('disable'),
+  PG_POOL_MAX: positiveInt.max(100).default(10),
+
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
+  REDIS_HOST: z.string().default('127.0.0.1'),
+  REDIS_PORT: port.default(6379),
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_DB: nonNegativeInt.max(15).default(0),
+  REDIS_KEY_PREFIX: z.string().default('users:'),
+
+  SHUTDOWN_DELAY_MS: nonNegativeInt.max(60_000).default(0),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+});
+
+export type CommonConfig = z.infer<typeof commonEnv>;
+
+/**
+ * Validates the environment once. Empty strings count as unset, so a Kubernetes env entry that
+ * renders as "" (an optional Secret key, say) falls back to the default instead of failing.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, source: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const variable = issue.path.join('.') || 'environment';
+  // Never echo the value: it may be a password or a URL with credentials in it.
+  throw new ConfigError(`invalid configuration: ${variable}: ${issue.message}`);
+}
+
+/** For main modules: a bad environment ends the process with exactly one line on stderr. */
+export function parseEnvOrExit<S extends z.ZodType>(schema: S): z.infer<S> {
+  try {
+    return parseEnv(schema);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}

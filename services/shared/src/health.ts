@@ -1,0 +1,40 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from './http.ts';
+
+export type CheckState = 'up' | 'down' | 'missing';
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, CheckState | string>;
+}
+
+/** Shared between the shutdown sequence (which flips it) and the readiness probe (which reads it). */
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
+const READINESS_TIMEOUT_MS = 2_000;
+
+/**
+ * Liveness says only that the process serves requests: restarting a pod because PostgreSQL is
+ * down would not bring PostgreSQL back. Readiness asks the dependencies and fails first on shutdown.
+ */
+export function mountHealth(app: OpenAPIHono<AppEnv>, lifecycle: Lifecycle, readiness: () => Promise<ReadinessReport>): void {
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+
+  app.get('/health/ready', async (c) => {
+    if (lifecycle.shuttingDown) return c.json({ status: 'shutting down', checks: {} }, 503);
+    const report = await withTimeout(readiness(), READINESS_TIMEOUT_MS).catch(
+      (): ReadinessReport => ({ ready: false, checks: { readiness: 'timed out' } }),
+    );
+    return c.json({ status: report.ready ? 'ready' : 'not ready', checks: report.checks }, report.ready ? 200 : 503);
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,70 @@
+import { z } from '@hono/zod-openapi';
+
+// Both services validate names the same way: data-service must not query what user-service
+// could never have stored.
+
+const NAME_MAX = 100;
+export const INFO_MAX = 10_000;
+
+export const UserName = z
+  .string()
+  .normalize('NFC')
+  .trim()
+  .min(1, 'must not be empty')
+  .max(NAME_MAX, `must be at most ${NAME_MAX} characters`)
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+  .openapi({ example: 'Amit', description: `1–${NAME_MAX} characters after trimming, no control characters` });
+
+export const UserInfo = z
+  .string()
+  .max(INFO_MAX, `must be at most ${INFO_MAX} characters`)
+  // PostgreSQL text cannot hold NUL; reject it here rather than fail on insert.
+  .regex(/^[^\u0000]*$/u, 'must not contain NUL characters')
+  .openapi({ example: 'Software engineer in Bengaluru' });
+
+export const User = z
+  .object({
+    name: z.string(),
+    info: z.string(),
+    createdAt: z.string().openapi({ format: 'date-time' }),
+    updatedAt: z.string().openapi({ format: 'date-time' }),
+  })
+  .openapi('User');
+
+export type User = z.infer<typeof User>;
+
+export const NameParam = z.object({ name: UserName.openapi({ param: { name: 'name', in: 'path' } }) });
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+export const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: Problem } },
+});
+
+/** The row as stored, mapped to the API's shape. */
+export interface UserRow {
+  name: string;
+  info: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toUser(row: UserRow): User {
+  return {
+    name: row.name,
+    info: row.info,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,104 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { mountHealth, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
+import { createServiceApp } from '../../shared/src/http.ts';
+import type { Logger } from '../../shared/src/logger.ts';
+import type { Metrics } from '../../shared/src/metrics.ts';
+import { ProblemError } from '../../shared/src/problem.ts';
+import { NameParam, problemResponse, User, UserInfo, UserName } from '../../shared/src/user-schema.ts';
+import { version } from '../../shared/src/version.ts';
+import type { UserStore } from './users.ts';
+
+export const SERVICE = 'user-service';
+
+export interface UserAppDeps {
+  users: UserStore;
+  logger: Logger;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
+  readiness: () => Promise<ReadinessReport>;
+}
+
+const RegisterBody = z
+  .strictObject({ name: UserName, info: UserInfo.default('') })
+  .openapi('RegisterUser');
+
+const UpdateBody = z.strictObject({ info: UserInfo }).openapi('UpdateUser');
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
+
+const invalid = problemResponse('Invalid input; `errors` names each field');
+
+const register = createRoute({
+  method: 'post',
+  path: '/register',
+  summary: 'Register a user',
+  request: { body: json(RegisterBody) },
+  responses: {
+    201: { description: 'Created', content: { 'application/json': { schema: User } } },
+    400: invalid,
+    409: problemResponse('The name is taken; the existing user is unchanged'),
+    413: problemResponse('Body larger than 64 KiB'),
+    415: problemResponse('Body is not JSON'),
+    503: problemResponse('Database unavailable; see Retry-After'),
+  },
+});
+
+const update = createRoute({
+  method: 'patch',
+  path: '/user/{name}',
+  summary: "Replace a user's info",
+  request: { params: NameParam, body: json(UpdateBody) },
+  responses: {
+    200: { description: 'Updated', content: { 'application/json': { schema: User } } },
+    400: invalid,
+    404: problemResponse('No such user'),
+    413: problemResponse('Body larger than 64 KiB'),
+    415: problemResponse('Body is not JSON'),
+    503: problemResponse('Database unavailable; see Retry-After'),
+  },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/user/{name}',
+  summary: 'Delete a user',
+  request: { params: NameParam },
+  responses: {
+    204: { description: 'Deleted' },
+    400: invalid,
+    404: problemResponse('No such user'),
+    503: problemResponse('Database unavailable; see Retry-After'),
+  },
+});
+
+export function createUserApp({ users, logger, metrics, lifecycle, readiness }: UserAppDeps) {
+  const app = createServiceApp({ logger, metrics });
+  mountHealth(app, lifecycle, readiness);
+
+  app.get('/', (c) => c.json({ service: SERVICE, version }));
+
+  app.openapi(register, async (c) => {
+    const { name, info } = c.req.valid('json');
+    const user = await users.create(name, info);
+    if (!user) throw new ProblemError({ status: 409, detail: `a user named "${name}" already exists` });
+    return c.json(user, 201, { location: `/user/${encodeURIComponent(user.name)}` });
+  });
+
+  app.openapi(update, async (c) => {
+    const { name } = c.req.valid('param');
+    const user = await users.updateInfo(name, c.req.valid('json').info);
+    if (!user) throw notFound(name);
+    return c.json(user, 200);
+  });
+
+  app.openapi(remove, async (c) => {
+    const { name } = c.req.valid('param');
+    if (!(await users.remove(name))) throw notFound(name);
+    return c.body(null, 204);
+  });
+
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: SERVICE, version } });
+  return app;
+}
+
+const notFound = (name: string) => new ProblemError({ status: 404, detail: `no user named "${name}"` });

@@ -1,0 +1,20 @@
+// `npm run migrate [-- --seed]`: what the chart's migration step and operators run.
+import { parseEnvOrExit } from '../../shared/src/config.ts';
+import { createSql } from '../../shared/src/db.ts';
+import { createLogger } from '../../shared/src/logger.ts';
+import { commonEnv } from '../../shared/src/config.ts';
+import { migrate, seedDemoUsers } from './migrate.ts';
+
+const config = parseEnvOrExit(commonEnv);
+const logger = createLogger('user-service-migrate', config.LOG_LEVEL);
+const sql = createSql(config, 'user-service-migrate', { max: 1 });
+try {
+  const applied = await migrate(sql, logger);
+  logger.info({ applied }, applied.length ? 'migrations applied' : 'schema already current');
+  if (process.argv.includes('--seed')) logger.info({ added: await seedDemoUsers(sql) }, 'demo users seeded');
+} catch (error) {
+  logger.error({ err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'migration failed');
+  process.exitCode = 1;
+} finally {
+  await sql.end({ timeout: 5 });
+}

@@ -1,0 +1,69 @@
+import { createSql } from '../../shared/src/db.ts';
+import type { Lifecycle, ReadinessReport } from '../../shared/src/health.ts';
+import { createLogger, type Logger } from '../../shared/src/logger.ts';
+import { createMetrics } from '../../shared/src/metrics.ts';
+import { retryUntilDone } from '../../shared/src/retry.ts';
+import { startServer, type RunningServer } from '../../shared/src/server.ts';
+import { createUserApp, SERVICE } from './app.ts';
+import type { UserConfig } from './config.ts';
+import { migrate, schemaIsCurrent, seedDemoUsers } from './migrate.ts';
+import { createUserStore } from './users.ts';
+
+export interface UserService extends RunningServer {
+  logger: Logger;
+  /** Settles once start-up migrations are done (or were not asked for). */
+  migrated: Promise<void>;
+}
+
+/** Wires user-service from a validated config; main.ts and the tests both start it this way. */
+export async function startUserService(config: UserConfig, logger = createLogger(SERVICE, config.LOG_LEVEL)): Promise<UserService> {
+  const metrics = createMetrics(SERVICE);
+  const sql = createSql(config, SERVICE);
+  metrics.dbPoolMax.set(config.PG_POOL_MAX);
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const stopping = new AbortController();
+
+  let schemaReady = false;
+  const readiness = async (): Promise<ReadinessReport> => {
+    try {
+      schemaReady ||= await schemaIsCurrent(sql);
+      return { ready: schemaReady, checks: { postgres: 'up', schema: schemaReady ? 'up' : 'missing' } };
+    } catch {
+      return { ready: false, checks: { postgres: 'down', schema: 'unknown' } };
+    }
+  };
+
+  const app = createUserApp({ users: createUserStore(sql, metrics), logger, metrics, lifecycle, readiness });
+  const server = await startServer({
+    fetch: app.fetch,
+    port: config.PORT,
+    logger,
+    lifecycle,
+    shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    close: async () => {
+      stopping.abort();
+      await migrated;
+      await sql.end({ timeout: 5 });
+    },
+  });
+
+  // Serve (liveness) first and migrate in the background: a pod that starts before PostgreSQL
+  // waits, unready, instead of crash-looping.
+  const migrated = (async () => {
+    if (!config.MIGRATE_ON_START) return;
+    const done = await retryUntilDone(() => migrate(sql, logger), {
+      signal: stopping.signal,
+      onError: (error, delayMs) => logger.warn({ err: summarize(error), retryInMs: delayMs }, 'migration failed; retrying'),
+    });
+    if (done === undefined || !config.SEED_DEMO_USERS) return;
+    const added = await seedDemoUsers(sql).catch((error: unknown) => logger.error({ err: summarize(error) }, 'seeding demo users failed'));
+    if (typeof added === 'number') logger.info({ added }, 'demo users seeded');
+  })();
+
+  return { ...server, logger, migrated };
+}
+
+function summarize(error: unknown) {
+  return error instanceof Error ? { message: error.message, code: (error as { code?: unknown }).code } : { message: String(error) };
+}

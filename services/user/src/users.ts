@@ -1,0 +1,41 @@
+import type { Sql } from '../../shared/src/db.ts';
+import type { Metrics } from '../../shared/src/metrics.ts';
+import { toUser, type User, type UserRow } from '../../shared/src/user-schema.ts';
+
+export interface UserStore {
+  /** Undefined when the name is taken: the existing row is left as it was. */
+  create(name: string, info: string): Promise<User | undefined>;
+  updateInfo(name: string, info: string): Promise<User | undefined>;
+  remove(name: string): Promise<boolean>;
+}
+
+export function createUserStore(sql: Sql, metrics: Metrics): UserStore {
+  const tracked = async <T>(query: Promise<T>): Promise<T> => {
+    metrics.dbQueriesInFlight.inc();
+    try {
+      return await query;
+    } finally {
+      metrics.dbQueriesInFlight.dec();
+    }
+  };
+
+  return {
+    async create(name, info) {
+      const [row] = await tracked(sql<UserRow[]>`
+        insert into users (name, info) values (${name}, ${info})
+        on conflict (name) do nothing
+        returning name, info, created_at, updated_at`);
+      return row && toUser(row);
+    },
+    async updateInfo(name, info) {
+      const [row] = await tracked(sql<UserRow[]>`
+        update users set info = ${info} where name = ${name}
+        returning name, info, created_at, updated_at`);
+      return row && toUser(row);
+    },
+    async remove(name) {
+      const result = await tracked(sql`delete from users where name = ${name}`);
+      return result.count > 0;
+    },
+  };
+}
