@@ -1,0 +1,73 @@
+# The developer loop. `make` lists the targets; see the README's Kubernetes quick start.
+# Tools are found on PATH; override any of them, e.g. `make deploy HELM=/opt/helm4/helm`.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+RELEASE      ?= users
+NAMESPACE    ?= default
+TAG          ?= dev
+KIND_CLUSTER ?= users-dev
+VALUES       ?= k8s-dev/values-dev.yaml
+HELM         ?= helm
+SKAFFOLD     ?= skaffold
+DOCKER       ?= docker
+KIND         ?= kind
+NPM          ?= npm
+
+# The k8s-dev scripts read the same settings.
+export RELEASE NAMESPACE TAG KIND_CLUSTER
+
+.PHONY: help deps dev deploy undeploy test images load kind-up kind-down minikube-up port-forward e2e bench clean
+
+help: ## List the targets (the default)
+	@echo "Usage: make <target> [RELEASE=$(RELEASE)] [NAMESPACE=$(NAMESPACE)] [TAG=$(TAG)] [KIND_CLUSTER=$(KIND_CLUSTER)]"
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+deps: ## Fetch the chart's postgresql and redis dependencies (helm dependency update)
+	$(HELM) dependency update helm
+
+dev: ## Build, deploy and redeploy on save with skaffold; forwards localhost:5000 (user) and :5001 (data)
+	$(SKAFFOLD) dev --port-forward=user
+
+deploy: ## helm upgrade --install the chart with the dev values and wait (run `make images load` first)
+	$(HELM) upgrade --install $(RELEASE) helm --namespace $(NAMESPACE) --create-namespace \
+		--dependency-update --values $(VALUES) \
+		--set userService.image.tag=$(TAG) --set dataService.image.tag=$(TAG) \
+		--wait --timeout 10m
+
+undeploy: ## Uninstall the release (the cluster stays)
+	$(HELM) uninstall $(RELEASE) --namespace $(NAMESPACE)
+
+test: ## Build, typecheck and run every test; needs PostgreSQL and Redis, no cluster
+	$(NPM) test
+
+images: ## Build the user-service and data-service images, tagged TAG
+	$(DOCKER) build --file Dockerfile.user --tag user-service:$(TAG) .
+	$(DOCKER) build --file Dockerfile.data --tag data-service:$(TAG) .
+
+load: ## Load the TAG images into the current kind or minikube cluster
+	k8s-dev/load-images.sh
+
+kind-up: ## Create the kind cluster KIND_CLUSTER (if missing) and switch kubectl to it
+	k8s-dev/kind-up.sh
+
+kind-down: ## Delete the kind cluster KIND_CLUSTER
+	$(KIND) delete cluster --name $(KIND_CLUSTER)
+
+minikube-up: ## Start minikube (2 CPUs, 4 GiB) and switch kubectl to it
+	k8s-dev/minikube-up.sh
+
+port-forward: ## Forward localhost:5000 to user-service and :5001 to data-service until Ctrl-C
+	k8s-dev/port-forward.sh
+
+e2e: ## Run the user flow against the deployed release; exit 77 when no cluster answers
+	$(NPM) run e2e
+
+bench: ## Run the benchmark (npm run bench)
+	$(NPM) run bench
+
+clean: ## Remove build output and downloaded chart dependencies
+	rm -rf dist helm/charts helm/Chart.lock

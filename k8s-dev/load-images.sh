@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Loads the locally built images into the cluster of the current kubectl context, for `make deploy`
+# without a registry. (`skaffold dev` does this by itself.)
+set -euo pipefail
+
+tag="${TAG:-dev}"
+images=("user-service:$tag" "data-service:$tag")
+context="$(kubectl config current-context)"
+
+load_into_kind() {
+  local cluster="$1" image="$2" platform archive
+  if kind load docker-image --name "$cluster" "$image"; then return; fi
+  # Docker's containerd image store saves an index naming blobs it does not have, and the node's
+  # import fails ("content digest ... not found"). A single-platform archive avoids that.
+  echo "load-images: retrying $image as a single-platform archive (see k8s-dev/TROUBLESHOOTING.md)" >&2
+  platform="$(docker image inspect --format '{{.Os}}/{{.Architecture}}' "$image")"
+  archive="$(mktemp -t "${image%%:*}.XXXXXX.tar")"
+  trap 'rm -f "$archive"' RETURN
+  docker image save --platform "$platform" --output "$archive" "$image"
+  kind load image-archive --name "$cluster" "$archive"
+}
+
+case "$context" in
+  kind-*)
+    for image in "${images[@]}"; do load_into_kind "${context#kind-}" "$image"; done
+    ;;
+  *)
+    if command -v minikube >/dev/null && minikube status --profile "$context" >/dev/null 2>&1; then
+      for image in "${images[@]}"; do minikube image load --profile "$context" "$image"; done
+    else
+      echo "load-images: context \"$context\" is neither kind (kind-*) nor a running minikube profile; push the images to a registry the cluster pulls from" >&2
+      exit 1
+    fi
+    ;;
+esac
