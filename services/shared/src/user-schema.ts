@@ -3,6 +3,9 @@ import { z } from '@hono/zod-openapi';
 // Both services validate names the same way: data-service must not query what user-service
 // could never have stored.
 
+/** The NOTIFY channel the users table announces changes on; the payload is the user's name. */
+export const USERS_CHANNEL = 'users_changed';
+
 const NAME_MAX = 100;
 export const INFO_MAX = 10_000;
 

@@ -4,8 +4,7 @@ export interface Migration {
   sql: string;
 }
 
-/** The NOTIFY channel data-service listens on; the payload is the changed user's name. */
-export const USERS_CHANNEL = 'users_changed';
+import { USERS_CHANNEL } from '../../shared/src/user-schema.ts';
 
 export const migrations: Migration[] = [
   {

@@ -1,0 +1,84 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { mountHealth, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
+import { createServiceApp } from '../../shared/src/http.ts';
+import type { Logger } from '../../shared/src/logger.ts';
+import type { Metrics } from '../../shared/src/metrics.ts';
+import { ProblemError } from '../../shared/src/problem.ts';
+import { NameParam, problemResponse, User, UserName } from '../../shared/src/user-schema.ts';
+import { version } from '../../shared/src/version.ts';
+import type { UserLookup } from './user-lookup.ts';
+import type { UserQueries } from './user-queries.ts';
+
+export const SERVICE = 'data-service';
+
+export interface DataAppDeps {
+  lookup: UserLookup;
+  queries: UserQueries;
+  logger: Logger;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
+  readiness: () => Promise<ReadinessReport>;
+}
+
+const CachedUser = User.extend({
+  cached: z.boolean().openapi({ description: 'true when served from a cache, false when read from PostgreSQL' }),
+}).openapi('CachedUser');
+
+const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
+  after: UserName.optional().openapi({ description: 'The `next` value of the previous page' }),
+});
+
+const UserPage = z
+  .object({ users: z.array(User), next: z.string().nullable() })
+  .openapi('UserPage');
+
+const cacheHeader = { 'X-Cache': { schema: { type: 'string' as const, enum: ['HIT', 'MISS'] } } };
+
+const getUser = createRoute({
+  method: 'get',
+  path: '/user/{name}',
+  summary: 'Read a user (cache-aside)',
+  request: { params: NameParam },
+  responses: {
+    200: { description: 'The user', headers: cacheHeader, content: { 'application/json': { schema: CachedUser } } },
+    400: problemResponse('Invalid name'),
+    404: problemResponse('No such user'),
+    503: problemResponse('Database unavailable; see Retry-After'),
+  },
+});
+
+const listUsers = createRoute({
+  method: 'get',
+  path: '/users',
+  summary: 'A page of users ordered by name (keyset pagination)',
+  request: { query: PageQuery },
+  responses: {
+    200: { description: 'A page', content: { 'application/json': { schema: UserPage } } },
+    400: problemResponse('Invalid limit or cursor'),
+    503: problemResponse('Database unavailable; see Retry-After'),
+  },
+});
+
+export function createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness }: DataAppDeps) {
+  const app = createServiceApp({ logger, metrics });
+  mountHealth(app, lifecycle, readiness);
+
+  app.get('/', (c) => c.json({ service: SERVICE, version }));
+
+  app.openapi(getUser, async (c) => {
+    const { name } = c.req.valid('param');
+    const { user, cached } = await lookup.get(name);
+    c.header('X-Cache', cached ? 'HIT' : 'MISS');
+    if (!user) throw new ProblemError({ status: 404, detail: `no user named "${name}"`, headers: { 'X-Cache': cached ? 'HIT' : 'MISS' } });
+    return c.json({ ...user, cached }, 200);
+  });
+
+  app.openapi(listUsers, async (c) => {
+    const { limit, after } = c.req.valid('query');
+    return c.json(await queries.page(limit, after), 200);
+  });
+
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: SERVICE, version } });
+  return app;
+}

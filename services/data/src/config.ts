@@ -1,0 +1,17 @@
+import { commonEnv, env } from '../../shared/src/config.ts';
+
+export const dataEnv = commonEnv.extend({
+  PORT: env.port.default(5001),
+  /** Redis entries are evicted on every write; the TTL is only the safety net. */
+  CACHE_TTL_SECONDS: env.positiveInt.default(300),
+  /** "No such user" is cached briefly so scans of unknown names don't all reach PostgreSQL. */
+  CACHE_NEGATIVE_TTL_SECONDS: env.positiveInt.default(30),
+  /** The in-process tier in front of Redis: short-lived, bounded by entries and bytes. */
+  LOCAL_CACHE_TTL_MS: env.nonNegativeInt.default(2_000),
+  LOCAL_CACHE_MAX_ENTRIES: env.positiveInt.default(10_000),
+  LOCAL_CACHE_MAX_BYTES: env.positiveInt.default(32 * 1024 * 1024),
+  /** A Redis command slower than this counts as a failure and the request goes to PostgreSQL. */
+  REDIS_COMMAND_TIMEOUT_MS: env.positiveInt.default(200),
+});
+
+export type DataConfig = typeof dataEnv._output;

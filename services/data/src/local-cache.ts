@@ -1,0 +1,31 @@
+import { LRUCache } from 'lru-cache';
+import type { User } from '../../shared/src/user-schema.ts';
+
+/** `user: null` caches "no such user". */
+export interface LocalEntry {
+  user: User | null;
+}
+
+export interface LocalCacheOptions {
+  ttlMs: number;
+  maxEntries: number;
+  maxBytes: number;
+}
+
+/**
+ * The in-process tier: a bounded LRU (entries and bytes) with a short TTL, evicted by the same
+ * NOTIFY as Redis. A TTL of 0 turns it off.
+ */
+export function createLocalCache({ ttlMs, maxEntries, maxBytes }: LocalCacheOptions) {
+  if (ttlMs === 0) return undefined;
+  return new LRUCache<string, LocalEntry>({
+    max: maxEntries,
+    maxSize: maxBytes,
+    // UTF-16 in memory: two bytes a character, plus a rough allowance for the object itself.
+    sizeCalculation: (entry, name) => 2 * (name.length + (entry.user ? entry.user.info.length + entry.user.name.length + 48 : 0)) + 64,
+    ttl: ttlMs,
+    ttlAutopurge: false,
+  });
+}
+
+export type LocalCache = NonNullable<ReturnType<typeof createLocalCache>>;

@@ -1,0 +1,161 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../shared/src/logger.ts';
+import type { CacheMetrics } from '../../shared/src/metrics.ts';
+import type { User } from '../../shared/src/user-schema.ts';
+
+/** What Redis said about a name. `generation` must be handed back to `fill`. */
+export type RedisLookup =
+  | { state: 'hit'; user: User | null }
+  | { state: 'miss'; generation: string }
+  | { state: 'skipped' };
+
+export interface RedisCacheOptions {
+  redis: Redis;
+  keyPrefix: string;
+  ttlSeconds: number;
+  negativeTtlSeconds: number;
+  logger: Logger;
+  metrics: CacheMetrics;
+}
+
+const ABSENT = '-';
+const GENERATION_TTL_MS = 60 * 60 * 1000;
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 5_000;
+
+// Fill only if no invalidation ran since the lookup: a reader that fetched the old row before a
+// write committed must not put it back after the write's eviction.
+const FILL_IF_GENERATION = `
+local current = redis.call('GET', KEYS[2]) or ''
+if current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`;
+
+export type RedisCache = ReturnType<typeof createRedisCache>;
+
+/**
+ * The shared tier. Redis is optional for correctness of availability: every failure opens a
+ * short, growing back-off during which requests skip Redis instead of waiting on it.
+ */
+export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeconds, logger, metrics }: RedisCacheOptions) {
+  const valueKey = (name: string) => `${keyPrefix}user:${name}`;
+  const generationKey = (name: string) => `${keyPrefix}gen:${name}`;
+
+  let skipUntil = 0;
+  let backoffMs = FIRST_BACKOFF_MS;
+  let degraded = false;
+  // Set when an eviction could not reach Redis; Redis is not read again until it is flushed.
+  let mustFlush = false;
+  let flushing: Promise<void> | undefined;
+
+  const connected = () => redis.status === 'ready';
+
+  function succeeded() {
+    backoffMs = FIRST_BACKOFF_MS;
+    if (degraded) logger.info('redis is back; using the cache again');
+    degraded = false;
+  }
+
+  function failed(error: unknown) {
+    metrics.errors.inc();
+    skipUntil = Date.now() + backoffMs;
+    if (!degraded) logger.warn({ err: { message: (error as Error).message }, backoffMs }, 'redis unavailable; answering from PostgreSQL');
+    degraded = true;
+    backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+  }
+
+  function usable(): boolean {
+    if (!connected() || Date.now() < skipUntil) return false;
+    if (mustFlush) {
+      flushing ??= flush().finally(() => (flushing = undefined));
+      return false;
+    }
+    return !flushing;
+  }
+
+  /** Deletes every key of ours: after missed evictions nothing in Redis can be trusted. */
+  async function flush(): Promise<void> {
+    try {
+      let cursor = '0';
+      let removed = 0;
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(keyPrefix)}*`, 'COUNT', 1000);
+        if (keys.length) removed += await redis.unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      mustFlush = false;
+      logger.info({ removed }, 'flushed redis entries that may have missed an eviction');
+      succeeded();
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  return {
+    async lookup(name: string): Promise<RedisLookup> {
+      if (!usable()) return { state: 'skipped' };
+      try {
+        const [value, generation] = await redis.mget(valueKey(name), generationKey(name));
+        succeeded();
+        if (value === null || value === undefined) return { state: 'miss', generation: generation ?? '' };
+        return { state: 'hit', user: value === ABSENT ? null : (JSON.parse(value) as User) };
+      } catch (error) {
+        failed(error);
+        return { state: 'skipped' };
+      }
+    },
+
+    async fill(name: string, user: User | null, generation: string): Promise<void> {
+      if (!usable()) return;
+      const ttlMs = (user ? ttlSeconds : negativeTtlSeconds) * 1000;
+      try {
+        await redis.eval(FILL_IF_GENERATION, 2, valueKey(name), generationKey(name), generation, user ? JSON.stringify(user) : ABSENT, ttlMs);
+        succeeded();
+      } catch (error) {
+        failed(error);
+      }
+    },
+
+    /**
+     * Bumps the name's generation and drops its entry. Sent synchronously, so any lookup this
+     * process sends afterwards is ordered after it on the same connection.
+     */
+    invalidate(name: string): void {
+      if (!connected()) {
+        mustFlush = true;
+        return;
+      }
+      redis
+        .multi()
+        .incr(generationKey(name))
+        .pexpire(generationKey(name), GENERATION_TTL_MS)
+        .del(valueKey(name))
+        .exec()
+        .then(
+          (results) => {
+            if (results?.some(([error]) => error)) throw results.find(([error]) => error)![0];
+          },
+        )
+        .catch((error: unknown) => {
+          mustFlush = true;
+          failed(error);
+        });
+    },
+
+    /** Called when evictions may have been missed (e.g. the LISTEN connection dropped). */
+    distrust(): void {
+      mustFlush = true;
+    },
+
+    state(): 'up' | 'down' | 'flushing' {
+      if (!connected() || degraded) return 'down';
+      return mustFlush || flushing ? 'flushing' : 'up';
+    },
+  };
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

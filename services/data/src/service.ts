@@ -1,0 +1,99 @@
+import { createSql } from '../../shared/src/db.ts';
+import type { Lifecycle, ReadinessReport } from '../../shared/src/health.ts';
+import { createLogger, type Logger } from '../../shared/src/logger.ts';
+import { cacheMetrics, createMetrics } from '../../shared/src/metrics.ts';
+import { startServer, type RunningServer } from '../../shared/src/server.ts';
+import { USERS_CHANNEL } from '../../shared/src/user-schema.ts';
+import { createDataApp, SERVICE } from './app.ts';
+import type { DataConfig } from './config.ts';
+import { listenForChanges } from './invalidation.ts';
+import { createLocalCache } from './local-cache.ts';
+import { createRedis } from './redis.ts';
+import { createRedisCache } from './redis-cache.ts';
+import { createUserLookup } from './user-lookup.ts';
+import { createUserQueries } from './user-queries.ts';
+
+export interface DataService extends RunningServer {
+  logger: Logger;
+}
+
+/** Wires data-service from a validated config; main.ts and the tests both start it this way. */
+export async function startDataService(config: DataConfig, logger = createLogger(SERVICE, config.LOG_LEVEL)): Promise<DataService> {
+  const metrics = createMetrics(SERVICE);
+  const sql = createSql(config, SERVICE);
+  metrics.dbPoolMax.set(config.PG_POOL_MAX);
+  const lifecycle: Lifecycle = { shuttingDown: false };
+
+  const redis = createRedis(config);
+  // ioredis reports every failed reconnect as an 'error' event; the cache logs state changes instead.
+  redis.on('error', () => {});
+
+  const queries = createUserQueries(sql, metrics);
+  const cacheCounters = cacheMetrics(metrics);
+  const redisCache = createRedisCache({
+    redis,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    ttlSeconds: config.CACHE_TTL_SECONDS,
+    negativeTtlSeconds: config.CACHE_NEGATIVE_TTL_SECONDS,
+    logger,
+    metrics: cacheCounters,
+  });
+  const local = createLocalCache({
+    ttlMs: config.LOCAL_CACHE_TTL_MS,
+    maxEntries: config.LOCAL_CACHE_MAX_ENTRIES,
+    maxBytes: config.LOCAL_CACHE_MAX_BYTES,
+  });
+
+  let listener: { listening: boolean; close(): Promise<void> } = { listening: false, close: async () => {} };
+  const lookup = createUserLookup({
+    queries,
+    redis: redisCache,
+    local,
+    coherent: () => listener.listening,
+    metrics: cacheCounters,
+  });
+  listener = listenForChanges((overrides) => createSql(config, `${SERVICE}-listener`, overrides), USERS_CHANNEL, {
+    onChange: (name) => lookup.invalidate(name),
+    onLost: () => lookup.forgetAll(),
+    onResumed: () => lookup.forgetAll(),
+  }, logger);
+
+  let schemaReady = false;
+  const readiness = async (): Promise<ReadinessReport> => {
+    const redisState = redisCache.state();
+    try {
+      schemaReady ||= await usersTableExists();
+    } catch {
+      return { ready: false, checks: { postgres: 'down', schema: 'unknown', listener: state(listener.listening), redis: redisState } };
+    }
+    return {
+      // Redis is reported, never required: without it requests are answered from PostgreSQL.
+      ready: schemaReady && listener.listening,
+      checks: { postgres: 'up', schema: schemaReady ? 'up' : 'missing', listener: state(listener.listening), redis: redisState },
+    };
+  };
+
+  async function usersTableExists(): Promise<boolean> {
+    const [row] = await sql<{ present: boolean }[]>`
+      select to_regclass('users') is not null
+        and exists (select 1 from pg_trigger where tgname = 'users_notify_change') as present`;
+    return row?.present ?? false;
+  }
+
+  const app = createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness });
+  const server = await startServer({
+    fetch: app.fetch,
+    port: config.PORT,
+    logger,
+    lifecycle,
+    shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    close: async () => {
+      await listener.close();
+      await Promise.all([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);
+    },
+  });
+  return { ...server, logger };
+}
+
+const state = (up: boolean) => (up ? 'up' : 'down');

@@ -1,0 +1,95 @@
+import type { CacheMetrics } from '../../shared/src/metrics.ts';
+import type { User } from '../../shared/src/user-schema.ts';
+import type { LocalCache } from './local-cache.ts';
+import type { RedisCache } from './redis-cache.ts';
+import type { UserQueries } from './user-queries.ts';
+
+export interface LookupResult {
+  user: User | null;
+  cached: boolean;
+}
+
+export interface UserLookupDeps {
+  queries: UserQueries;
+  redis: RedisCache;
+  local: LocalCache | undefined;
+  /** False while changes cannot be heard; then no cache is read or filled. */
+  coherent: () => boolean;
+  metrics: CacheMetrics;
+}
+
+interface Flight {
+  promise: Promise<LookupResult>;
+  /** Set when the name changed while this flight was under way: its result must not be cached. */
+  stale: boolean;
+}
+
+/**
+ * Cache-aside over two tiers: in-process LRU, then Redis, then PostgreSQL. Concurrent lookups of
+ * one name share one flight (one Redis round trip, at most one query); an eviction detaches the
+ * flight so later lookups start afresh and its result never lands in the local tier.
+ */
+export function createUserLookup({ queries, redis, local, coherent, metrics }: UserLookupDeps) {
+  const flights = new Map<string, Flight>();
+
+  function lookupThroughTiers(name: string, flight: Flight): Promise<LookupResult> {
+    return (async () => {
+      const fromRedis = await redis.lookup(name);
+      if (fromRedis.state === 'hit') {
+        metrics.lookups.inc({ tier: 'redis', result: 'hit' });
+        if (!flight.stale) local?.set(name, { user: fromRedis.user });
+        return { user: fromRedis.user, cached: true };
+      }
+      if (fromRedis.state === 'miss') metrics.lookups.inc({ tier: 'redis', result: 'miss' });
+
+      const user = await queries.findByName(name);
+      if (fromRedis.state === 'miss') await redis.fill(name, user, fromRedis.generation);
+      if (!flight.stale) local?.set(name, { user });
+      return { user, cached: false };
+    })();
+  }
+
+  return {
+    async get(name: string): Promise<LookupResult> {
+      if (!coherent()) return { user: await queries.findByName(name), cached: false };
+
+      const hit = local?.get(name);
+      if (hit) {
+        metrics.lookups.inc({ tier: 'local', result: 'hit' });
+        return { user: hit.user, cached: true };
+      }
+      if (local) metrics.lookups.inc({ tier: 'local', result: 'miss' });
+
+      const joined = flights.get(name);
+      if (joined) return joined.promise;
+      const flight: Flight = { promise: undefined as unknown as Promise<LookupResult>, stale: false };
+      flight.promise = lookupThroughTiers(name, flight).finally(() => {
+        if (flights.get(name) === flight) flights.delete(name);
+      });
+      flights.set(name, flight);
+      return flight.promise;
+    },
+
+    /** A NOTIFY said the name changed. */
+    invalidate(name: string): void {
+      metrics.invalidations.inc();
+      local?.delete(name);
+      const flight = flights.get(name);
+      if (flight) {
+        flight.stale = true;
+        flights.delete(name);
+      }
+      redis.invalidate(name);
+    },
+
+    /** Changes may have been missed: drop everything this process holds and distrust Redis. */
+    forgetAll(): void {
+      local?.clear();
+      for (const flight of flights.values()) flight.stale = true;
+      flights.clear();
+      redis.distrust();
+    },
+  };
+}
+
+export type UserLookup = ReturnType<typeof createUserLookup>;
