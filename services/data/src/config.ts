@@ -1,7 +1,7 @@
 import { commonEnv, env } from '../../shared/src/config.ts';
 
 export const dataEnv = commonEnv.extend({
-  PORT: env.port.default(5001),
+  PORT: env.listenPort.default(5001),
   /** Redis entries are evicted on every write; the TTL is only the safety net. */
   CACHE_TTL_SECONDS: env.positiveInt.default(300),
   /** "No such user" is cached briefly so scans of unknown names don't all reach PostgreSQL. */

@@ -6,13 +6,15 @@ export class ConfigError extends Error {
 }
 
 const port = z.coerce.number().int().min(1).max(65_535);
+/** 0 asks the OS for a free port (tests). */
+const listenPort = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-export const env = { port, positiveInt, nonNegativeInt, flag };
+export const env = { port, listenPort, positiveInt, nonNegativeInt, flag };
 
 /** Settings every service reads: logging, PostgreSQL, Redis, shutdown. */
 export const commonEnv = z.object({

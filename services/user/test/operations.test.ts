@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../shared/src/logger.ts';
+import { createMetrics } from '../../shared/src/metrics.ts';
+import { createUserApp } from '../src/app.ts';
+import type { UserStore } from '../src/users.ts';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';
+import { LogCapture, postJson, startUser } from '../../../test/support/services.ts';
+import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
+import { PG } from '../../../test/support/postgres.ts';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase('user_ops');
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('status, health, metrics and API description', () => {
+  let service: Awaited<ReturnType<typeof startUser>>;
+  beforeAll(async () => {
+    service = await startUser(db.name);
+    await service.migrated;
+  });
+  afterAll(() => service?.stop());
+
+  it('GET / names the service and its version', async () => {
+    expect(await (await fetch(`${service.url}/`)).json()).toEqual({ service: 'user-service', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+  });
+
+  it('is live and ready once migrated', async () => {
+    expect((await fetch(`${service.url}/health`)).status).toBe(200);
+    const ready = await fetch(`${service.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { postgres: 'up', schema: 'up' } });
+  });
+
+  it('exposes request durations by route template and status in Prometheus format', async () => {
+    await postJson(`${service.url}/register`, { name: 'metric-user', info: '' });
+    await fetch(`${service.url}/user/${encodeURIComponent('no such one')}`, { method: 'DELETE' });
+    const res = await fetch(`${service.url}/metrics`);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*method="POST",route="\/register",status="201"[^}]*\} 1/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/user\/:name",status="404"/);
+    expect(text).toContain('db_pool_max_connections');
+    expect(text).toContain('process_resident_memory_bytes');
+  });
+
+  it('describes its API in OpenAPI, from the schemas that validate requests', async () => {
+    const doc = await (await fetch(`${service.url}/openapi.json`)).json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual(['/register', '/user/{name}']);
+    expect(doc.components.schemas.RegisterUser.properties.name.maxLength).toBe(100);
+    expect(doc.components.schemas.RegisterUser.additionalProperties).toBe(false);
+  });
+
+  it('answers unknown routes with a problem+json 404', async () => {
+    const res = await fetch(`${service.url}/nope`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('honours X-Request-Id and logs it with the request, without bodies or secrets', async () => {
+    const res = await postJson(`${service.url}/register`, { name: 'traced', info: 'secret-info-text' }, { headers: { 'content-type': 'application/json', 'x-request-id': 'req-12345' } });
+    expect(res.headers.get('x-request-id')).toBe('req-12345');
+    const line = service.logs.lines.find((l) => l.requestId === 'req-12345');
+    expect(line).toMatchObject({ level: 'info', service: 'user-service', method: 'POST', route: '/register', status: 201 });
+    expect(service.logs.raw.join('\n')).not.toContain('secret-info-text');
+  });
+
+  it('generates a request id when none is given', async () => {
+    const res = await fetch(`${service.url}/`);
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('errors', () => {
+  it('an unexpected failure answers 500 problem+json without the internal message, and logs it', async () => {
+    const logs = new LogCapture();
+    const failing: UserStore = {
+      create: async () => {
+        throw new Error('relation "secret_internal_table" is broken at /srv/app.js:12');
+      },
+      updateInfo: async () => undefined,
+      remove: async () => false,
+    };
+    const app = createUserApp({
+      users: failing,
+      logger: createLogger('user-service', 'info', logs),
+      metrics: createMetrics('user-service'),
+      lifecycle: { shuttingDown: false },
+      readiness: async () => ({ ready: true, checks: {} }),
+    });
+    const res = await app.request('/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const text = await res.text();
+    expect(text).not.toContain('secret_internal_table');
+    expect(text).not.toContain('/srv/app.js');
+    expect(logs.lines.some((l) => l.level === 'error' && JSON.stringify(l).includes('secret_internal_table'))).toBe(true);
+  });
+});
+
+describe('PostgreSQL unreachable and back', () => {
+  it('answers 503 with Retry-After and fails readiness, then recovers by itself', async () => {
+    const proxy = await new TcpProxy(PG.port, PG.host).start();
+    const service = await startUser(db.name, { PGPORT: proxy.port });
+    try {
+      await service.migrated;
+      expect((await postJson(`${service.url}/register`, { name: 'before-outage', info: '' })).status).toBe(201);
+
+      await proxy.cut();
+      const res = await postJson(`${service.url}/register`, { name: 'during-outage', info: '' });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('2');
+      expect((await res.json()).detail).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+      const ready = await fetch(`${service.url}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect((await ready.json()).checks.postgres).toBe('down');
+      expect((await fetch(`${service.url}/health`)).status).toBe(200);
+
+      await proxy.restore();
+      await expect.poll(async () => (await fetch(`${service.url}/health/ready`)).status, { timeout: 10_000 }).toBe(200);
+      expect((await postJson(`${service.url}/register`, { name: 'after-outage', info: '' })).status).toBe(201);
+      expect(await db.sql`select name from users where name like '%outage' order by name`).toEqual([{ name: 'after-outage' }, { name: 'before-outage' }]);
+    } finally {
+      await service.stop();
+      await proxy.close();
+    }
+  });
+
+  it('starts before PostgreSQL is reachable, stays live and unready, and migrates once it is', async () => {
+    const fresh = await createTestDatabase('late_pg');
+    const proxy = await new TcpProxy(PG.port, PG.host).start();
+    await proxy.cut();
+    const service = await startUser(fresh.name, { PGPORT: proxy.port });
+    try {
+      expect((await fetch(`${service.url}/health`)).status).toBe(200);
+      expect((await fetch(`${service.url}/health/ready`)).status).toBe(503);
+      await proxy.restore();
+      await service.migrated;
+      await expect.poll(async () => (await fetch(`${service.url}/health/ready`)).status, { timeout: 10_000 }).toBe(200);
+    } finally {
+      await service.stop();
+      await proxy.close();
+      await fresh.drop();
+    }
+  });
+});

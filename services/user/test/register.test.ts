@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';
+import { patchJson, postJson, startUser } from '../../../test/support/services.ts';
+
+let db: TestDatabase;
+let service: Awaited<ReturnType<typeof startUser>>;
+
+beforeAll(async () => {
+  db = await createTestDatabase('user_api');
+  service = await startUser(db.name);
+  await service.migrated;
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await db?.drop();
+});
+
+const countUsers = async () => Number((await db.sql`select count(*)::int as n from users`)[0]!.n);
+
+describe('POST /register', () => {
+  it('stores the user and answers 201 with the user and a Location header', async () => {
+    const res = await postJson(`${service.url}/register`, { name: 'Amit', info: 'Backend engineer' });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('location')).toBe('/user/Amit');
+    const body = await res.json();
+    expect(body).toMatchObject({ name: 'Amit', info: 'Backend engineer' });
+    expect(new Date(body.createdAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    const [row] = await db.sql`select name, info from users where name = 'Amit'`;
+    expect(row).toEqual({ name: 'Amit', info: 'Backend engineer' });
+  });
+
+  it('a second register of the same name answers 409 and keeps the first', async () => {
+    await postJson(`${service.url}/register`, { name: 'Priya', info: 'first' });
+    const res = await postJson(`${service.url}/register`, { name: 'Priya', info: 'second' });
+    expect(res.status).toBe(409);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(await res.json()).toMatchObject({ status: 409, title: 'Conflict' });
+    const rows = await db.sql`select info from users where name = 'Priya'`;
+    expect(rows).toEqual([{ info: 'first' }]);
+  });
+
+  it('trims the name, so " Rahul " and "Rahul" are one user', async () => {
+    expect((await postJson(`${service.url}/register`, { name: ' Rahul ', info: '' })).status).toBe(201);
+    expect((await postJson(`${service.url}/register`, { name: 'Rahul', info: '' })).status).toBe(409);
+  });
+
+  it('accepts a missing info as empty, and names up to 100 characters', async () => {
+    const res = await postJson(`${service.url}/register`, { name: 'n'.repeat(100) });
+    expect(res.status).toBe(201);
+    expect((await res.json()).info).toBe('');
+  });
+
+  const invalid: [string, unknown, string][] = [
+    ['a missing name', { info: 'x' }, 'name'],
+    ['an empty name', { name: '', info: 'x' }, 'name'],
+    ['a name of spaces only', { name: '   ', info: 'x' }, 'name'],
+    ['a name of 101 characters', { name: 'n'.repeat(101), info: 'x' }, 'name'],
+    ['a name with a control character', { name: 'bad\u0007name', info: 'x' }, 'name'],
+    ['a name with a newline', { name: 'bad\nname', info: 'x' }, 'name'],
+    ['a name that is a number', { name: 42, info: 'x' }, 'name'],
+    ['an info that is not a string', { name: 'ok-name', info: { a: 1 } }, 'info'],
+    ['an info over 10,000 characters', { name: 'ok-name', info: 'i'.repeat(10_001) }, 'info'],
+    ['an info with a NUL character', { name: 'ok-name', info: 'a\u0000b' }, 'info'],
+    ['an unknown field', { name: 'ok-name', info: 'x', admin: true }, 'admin'],
+    ['a JSON array', [], ''],
+    ['JSON null', null, ''],
+  ];
+
+  it.each(invalid)('rejects %s with 400 naming the field, storing nothing', async (_case, body, field) => {
+    const before = await countUsers();
+    const res = await postJson(`${service.url}/register`, body);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const problem = await res.json();
+    expect(problem.status).toBe(400);
+    if (field) expect(problem.errors.map((e: { field: string }) => e.field)).toContain(field);
+    expect(await countUsers()).toBe(before);
+  });
+
+  it('rejects a body that is not JSON with 415', async () => {
+    const res = await fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'name=x' });
+    expect(res.status).toBe(415);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('rejects a body without a content type with 415', async () => {
+    const res = await fetch(`${service.url}/register`, { method: 'POST', body: new Blob(['{"name":"x"}']) });
+    expect(res.status).toBe(415);
+  });
+
+  it('rejects malformed JSON with 400', async () => {
+    const res = await fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "x",' });
+    expect(res.status).toBe(400);
+    expect((await res.json()).detail).toMatch(/malformed json/i);
+  });
+
+  it('rejects a body over 64 KiB with 413, storing nothing', async () => {
+    const before = await countUsers();
+    const res = await postJson(`${service.url}/register`, { name: 'big', info: 'x'.repeat(70 * 1024) });
+    expect(res.status).toBe(413);
+    expect(await countUsers()).toBe(before);
+  });
+});
+
+describe('PATCH and DELETE /user/:name', () => {
+  it('replaces the info and answers the updated user, with a newer updatedAt', async () => {
+    const created = await (await postJson(`${service.url}/register`, { name: 'Sneha', info: 'before' })).json();
+    const res = await patchJson(`${service.url}/user/Sneha`, { info: 'after' });
+    expect(res.status).toBe(200);
+    const updated = await res.json();
+    expect(updated).toMatchObject({ name: 'Sneha', info: 'after', createdAt: created.createdAt });
+    expect(new Date(updated.updatedAt).getTime()).toBeGreaterThan(new Date(created.updatedAt).getTime());
+  });
+
+  it('answers 404 for an unknown name on PATCH and DELETE', async () => {
+    expect((await patchJson(`${service.url}/user/Nobody`, { info: 'x' })).status).toBe(404);
+    expect((await fetch(`${service.url}/user/Nobody`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('validates the PATCH body: info is required and no other field is accepted', async () => {
+    await postJson(`${service.url}/register`, { name: 'Rajesh', info: 'kept' });
+    for (const body of [{}, { info: 5 }, { info: 'x', name: 'renamed' }]) {
+      expect((await patchJson(`${service.url}/user/Rajesh`, body)).status).toBe(400);
+    }
+    const [row] = await db.sql`select info from users where name = 'Rajesh'`;
+    expect(row).toEqual({ info: 'kept' });
+  });
+
+  it('handles names that need URL encoding', async () => {
+    const name = 'Zoë / Ω & co?';
+    expect((await postJson(`${service.url}/register`, { name, info: 'x' })).headers.get('location')).toBe(`/user/${encodeURIComponent(name)}`);
+    expect((await patchJson(`${service.url}/user/${encodeURIComponent(name)}`, { info: 'y' })).status).toBe(200);
+    expect((await fetch(`${service.url}/user/${encodeURIComponent(name)}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
+  it('deletes with 204 and an empty body; the row is gone', async () => {
+    await postJson(`${service.url}/register`, { name: 'Gone', info: 'x' });
+    const res = await fetch(`${service.url}/user/Gone`, { method: 'DELETE' });
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe('');
+    expect(await db.sql`select 1 from users where name = 'Gone'`).toHaveLength(0);
+  });
+});
