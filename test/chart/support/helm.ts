@@ -41,8 +41,10 @@ function hasSubchart(name: string): boolean {
   return readdirSync(chartsDir).some((entry) => entry === name || (entry.startsWith(`${name}-`) && entry.endsWith('.tgz')));
 }
 
+export const subchartsPresent = (): boolean => hasSubchart('postgresql') && hasSubchart('redis');
+
 export function renderableChart(): RenderableChart {
-  if (hasSubchart('postgresql') && hasSubchart('redis')) {
+  if (subchartsPresent()) {
     return { dir: chartSource, withSubcharts: true, dispose: () => {} };
   }
   const dir = mkdtempSync(join(tmpdir(), 'users-chart-'));

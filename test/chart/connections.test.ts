@@ -1,0 +1,193 @@
+// Where the pods look for PostgreSQL and Redis, and where they read the passwords from, must be
+// exactly what the Bitnami subcharts create for that release name (or the external server and its
+// existing Secret). Passwords reach the pods only by secretKeyRef.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { find, ofKind, render, subchartsPresent, type KubeObject, type RenderableChart, type RenderOptions, renderableChart } from './support/helm.ts';
+import type { Container } from './support/kubelet-env.ts';
+import { profiles } from './profiles.ts';
+
+let chart: RenderableChart;
+beforeAll(() => {
+  chart = renderableChart();
+});
+afterAll(() => chart.dispose());
+
+const longRelease = `long-release-${'x'.repeat(40)}`;
+
+interface Wiring {
+  config: Record<string, string>;
+  pgPassword?: unknown;
+  redisPassword?: unknown;
+}
+
+function containersOf(objects: KubeObject[]): Container[] {
+  return ofKind(objects, 'Deployment').flatMap((deployment) => {
+    const pod = (deployment.spec as any).template.spec;
+    return [...(pod.initContainers ?? []), ...pod.containers] as Container[];
+  });
+}
+
+/** The connection settings each Deployment's main container gets; both services must agree. */
+function wiring(options: RenderOptions): Wiring {
+  const objects = render(chart.dir, options);
+  const seen = ['user-service', 'data-service'].map((service) => {
+    const deployment = ofKind(objects, 'Deployment').find((candidate) => candidate.metadata.labels?.['app.kubernetes.io/name'] === service);
+    const container = (deployment!.spec as any).template.spec.containers[0] as Container;
+    const configMap = container.envFrom?.[0]?.configMapRef?.name;
+    const data = find(objects, 'ConfigMap', configMap!).data as Record<string, string>;
+    const secretRef = (name: string) => container.env?.find((variable) => variable.name === name)?.valueFrom?.secretKeyRef;
+    const pick = ['PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'REDIS_HOST', 'REDIS_PORT'];
+    return {
+      config: Object.fromEntries(pick.filter((key) => key in data).map((key) => [key, data[key]!])),
+      pgPassword: secretRef('PGPASSWORD'),
+      redisPassword: secretRef('REDIS_PASSWORD'),
+    };
+  });
+  expect(seen[1]).toEqual(seen[0]);
+  return seen[0]!;
+}
+
+describe('with the Bitnami subcharts, the services follow their naming rules', () => {
+  it.each([
+    ['users', 'users-postgresql', 'users-redis'],
+    // Bitnami drops the suffix when the release name already contains the chart name.
+    ['team-postgresql-users', 'team-postgresql-users', 'team-postgresql-users-redis'],
+    ['redis', 'redis-postgresql', 'redis'],
+    ['my-redis-and-postgresql', 'my-redis-and-postgresql', 'my-redis-and-postgresql'],
+    // Truncated to 63 characters like every Bitnami name (53 is the longest release name helm takes).
+    [longRelease, `${longRelease}-postgresq`, `${longRelease}-redis`],
+  ])('release %s → PostgreSQL %s, Redis %s', (release, pgName, redisName) => {
+    expect(wiring({ release })).toEqual({
+      config: {
+        PGHOST: pgName,
+        PGPORT: '5432',
+        PGDATABASE: 'users',
+        PGUSER: 'users',
+        REDIS_HOST: `${redisName}-master`.slice(0, 63),
+        REDIS_PORT: '6379',
+      },
+      pgPassword: { name: pgName, key: 'password' },
+      redisPassword: { name: redisName, key: 'redis-password' },
+    });
+  });
+
+  it('fullnameOverride wins over the release name', () => {
+    const { config, pgPassword, redisPassword } = wiring({
+      release: 'users',
+      set: { 'postgresql.fullnameOverride': 'db', 'redis.fullnameOverride': 'cache' },
+    });
+    expect([config.PGHOST, config.REDIS_HOST]).toEqual(['db', 'cache-master']);
+    expect(pgPassword).toEqual({ name: 'db', key: 'password' });
+    expect(redisPassword).toEqual({ name: 'cache', key: 'redis-password' });
+  });
+
+  it('nameOverride replaces the chart name in the generated names', () => {
+    const { config } = wiring({ release: 'users', set: { 'postgresql.nameOverride': 'pg', 'redis.nameOverride': 'kv' } });
+    expect([config.PGHOST, config.REDIS_HOST]).toEqual(['users-pg', 'users-kv-master']);
+  });
+
+  it('as the postgres user (or no username) the password is the admin key', () => {
+    for (const username of ['postgres', '']) {
+      const { config, pgPassword } = wiring({ set: { 'postgresql.auth.username': username } });
+      expect(config.PGUSER).toBe('postgres');
+      expect(pgPassword).toEqual({ name: 'users-postgresql', key: 'postgres-password' });
+    }
+  });
+
+  it("an existing Secret is read under the subchart's secretKeys", () => {
+    expect(
+      wiring({ set: { 'postgresql.auth.existingSecret': 'pg-creds', 'postgresql.auth.secretKeys.userPasswordKey': 'app-password' } }).pgPassword,
+    ).toEqual({ name: 'pg-creds', key: 'app-password' });
+    expect(wiring({ set: { 'postgresql.auth.existingSecret': 'pg-creds' } }).pgPassword).toEqual({ name: 'pg-creds', key: 'password' });
+    expect(
+      wiring({
+        set: { 'postgresql.auth.existingSecret': 'pg-creds', 'postgresql.auth.username': 'postgres', 'postgresql.auth.secretKeys.adminPasswordKey': 'root-password' },
+      }).pgPassword,
+    ).toEqual({ name: 'pg-creds', key: 'root-password' });
+    expect(
+      wiring({ set: { 'redis.auth.existingSecret': 'redis-creds', 'redis.auth.existingSecretPasswordKey': 'secret' } }).redisPassword,
+    ).toEqual({ name: 'redis-creds', key: 'secret' });
+    // Without a key Bitnami falls back to redis-password.
+    expect(wiring({ set: { 'redis.auth.existingSecret': 'redis-creds' } }).redisPassword).toEqual({ name: 'redis-creds', key: 'redis-password' });
+  });
+
+  it('non-default ports and database follow the subchart values', () => {
+    const { config } = wiring({
+      set: { 'postgresql.primary.service.ports.postgresql': 6543, 'redis.master.service.ports.redis': 6380, 'postgresql.auth.database': 'accounts' },
+    });
+    expect(config).toMatchObject({ PGPORT: '6543', REDIS_PORT: '6380', PGDATABASE: 'accounts' });
+  });
+
+  it('Redis without auth gets no password variable at all', () => {
+    expect(wiring({ set: { 'redis.auth.enabled': false } }).redisPassword).toBeUndefined();
+  });
+
+  it.runIf(subchartsPresent())('the referenced Services and Secret keys exist among the subcharts’ own objects', () => {
+    for (const release of ['users', 'team-postgresql-users']) {
+      const objects = render(chart.dir, { release });
+      const { config, pgPassword, redisPassword } = wiring({ release });
+      const ports = (name: string) => ((find(objects, 'Service', name).spec as any).ports as { port: number }[]).map((port) => String(port.port));
+      expect(ports(config.PGHOST!)).toContain(config.PGPORT);
+      expect(ports(config.REDIS_HOST!)).toContain(config.REDIS_PORT);
+      for (const ref of [pgPassword, redisPassword] as { name: string; key: string }[]) {
+        expect(Object.keys(find(objects, 'Secret', ref.name).data as object)).toContain(ref.key);
+      }
+    }
+  });
+});
+
+describe('with external servers', () => {
+  it('the services use externalDatabase / externalRedis and their existing Secrets', () => {
+    const objects = render(chart.dir, profiles.external);
+    expect(wiring(profiles.external)).toEqual({
+      config: {
+        PGHOST: 'db.internal.example',
+        PGPORT: '6432',
+        PGDATABASE: 'users_prod',
+        PGUSER: 'users_app',
+        REDIS_HOST: 'cache.internal.example',
+        REDIS_PORT: '6380',
+      },
+      pgPassword: { name: 'users-db-credentials', key: 'db-password' },
+      redisPassword: { name: 'users-cache-credentials', key: 'cache-password' },
+    });
+    const data = find(objects, 'ConfigMap', 'users-data-service').data as Record<string, string>;
+    expect(data).toMatchObject({ REDIS_DB: '2', PGSSLMODE: 'prefer' });
+  });
+
+  it('servers without passwords get no password variables', () => {
+    const { pgPassword, redisPassword } = wiring({
+      set: { 'postgresql.enabled': false, 'redis.enabled': false, 'externalDatabase.host': 'db', 'externalRedis.host': 'cache' },
+    });
+    expect([pgPassword, redisPassword]).toEqual([undefined, undefined]);
+  });
+});
+
+describe('passwords never appear as plain values', () => {
+  const pgSentinel = 'pg-SENTINEL-7f3a';
+  const redisSentinel = 'redis-SENTINEL-9c1d';
+
+  it.each(Object.entries(profiles))('%s profile: only secretKeyRef, no Secret of our own, no password in any of our objects', (_name, options) => {
+    const objects = render(chart.dir, {
+      ...options,
+      set: { ...(options as RenderOptions).set, 'postgresql.auth.password': pgSentinel, 'redis.auth.password': redisSentinel },
+    });
+    const subchartObject = (object: KubeObject) => /^(postgresql|redis)$/.test(object.metadata.labels?.['app.kubernetes.io/name'] ?? '');
+    const ours = objects.filter((object) => !subchartObject(object));
+    expect(ofKind(ours, 'Secret')).toEqual([]);
+    const text = JSON.stringify(ours);
+    expect(text).not.toContain(pgSentinel);
+    expect(text).not.toContain(redisSentinel);
+    for (const container of containersOf(objects)) {
+      for (const variable of container.env ?? []) {
+        if (/PASSWORD/.test(variable.name)) {
+          expect(variable.value, `${container.name} ${variable.name}`).toBeUndefined();
+          expect(variable.valueFrom?.secretKeyRef, `${container.name} ${variable.name}`).toBeDefined();
+        }
+      }
+    }
+    for (const configMap of ofKind(ours, 'ConfigMap')) {
+      expect(Object.keys((configMap.data as object) ?? {}).filter((key) => /PASSWORD|SECRET|TOKEN|DATABASE_URL|REDIS_URL/.test(key))).toEqual([]);
+    }
+  });
+});
