@@ -1,0 +1,125 @@
+// Runs the containers of rendered pods as local node processes, the way the kubelet would run them
+// from our images: the image's CMD and ENV (read from Dockerfile.user / Dockerfile.data), the
+// container's command when it sets one, the working directory of the image (/app there, the
+// repository root here: both hold dist/ and node_modules/), and the environment computed by
+// kubelet-env.ts. Only the listening port differs: every "pod" shares this host, so PORT is mapped.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { repoRoot } from './helm.ts';
+import { resolvePort, type Container, type Probe } from './kubelet-env.ts';
+
+const nodeBinary = join(repoRoot, 'node_modules/.bin/node');
+
+/** CMD and ENV of the final stage of the Dockerfile that builds `image`. */
+export function imageConfig(image: string): { cmd: string[]; env: Record<string, string> } {
+  const repository = image.split('/').at(-1)!.split(':')[0]!;
+  const dockerfile = { 'user-service': 'Dockerfile.user', 'data-service': 'Dockerfile.data' }[repository];
+  if (!dockerfile) throw new Error(`no Dockerfile known for image ${image}`);
+  const text = readFileSync(join(repoRoot, dockerfile), 'utf8').replace(/\\\r?\n/g, ' ');
+  const finalStage = text.split(/^FROM\s/m).at(-1)!;
+  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(finalStage);
+  if (!cmd) throw new Error(`${dockerfile}: no exec-form CMD in the final stage`);
+  const env: Record<string, string> = {};
+  for (const line of finalStage.matchAll(/^ENV\s+(.+)$/gm)) {
+    for (const pair of line[1]!.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env[pair[1]!] = pair[2]!.replace(/^"|"$/g, '');
+  }
+  return { cmd: JSON.parse(cmd[1]!) as string[], env };
+}
+
+/** A free TCP port in [from, to], the range this test suite may use. */
+export async function freePort(from: number, to: number, taken: Set<number> = new Set()): Promise<number> {
+  for (let port = from; port <= to; port++) {
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port in ${from}-${to}`);
+}
+
+export interface LocalContainer {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+  /** Host port per containerPort (only 8080 → PORT here). */
+  ports: Map<number, number>;
+  spec: Container;
+}
+
+/** Starts one container. `env` is what the kubelet computed; `portMap` maps containerPort → host port. */
+export function startContainer(spec: Container, env: Record<string, string>, portMap: Map<number, number> = new Map()): LocalContainer {
+  const image = imageConfig(spec.image);
+  // Kubernetes: `command` replaces the image's entrypoint/CMD; args are appended.
+  const argv = [...(spec.command ?? image.cmd), ...(spec.args ?? [])];
+  if (argv[0] !== 'node') throw new Error(`${spec.name}: only node commands run locally, got ${argv[0]}`);
+  const processEnv: Record<string, string> = { ...image.env, ...env };
+  const listening = spec.ports?.find((port) => String(port.containerPort) === processEnv.PORT);
+  if (listening) {
+    const hostPort = portMap.get(listening.containerPort);
+    if (!hostPort) throw new Error(`${spec.name}: no host port mapped for ${listening.containerPort}`);
+    processEnv.PORT = String(hostPort);
+  }
+  const child = spawn(nodeBinary, argv.slice(1), { cwd: repoRoot, env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { name: spec.name, child, output, exited, ports: portMap, spec };
+}
+
+export const tail = (container: LocalContainer, lines = 15): string =>
+  `--- last output of ${container.name} ---\n${container.output.slice(-lines).join('\n')}`;
+
+/** Runs an init container to completion, as the kubelet does before the next one starts. */
+export async function runToCompletion(spec: Container, env: Record<string, string>, timeoutMs: number): Promise<LocalContainer> {
+  const container = startContainer(spec, env);
+  const timer = setTimeout(() => container.child.kill('SIGKILL'), timeoutMs);
+  const code = await container.exited;
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`init container ${spec.name} exited ${code}\n${tail(container)}`);
+  return container;
+}
+
+/** One HTTP probe as the kubelet sends it: success is a status in [200, 400). */
+export async function probeOnce(container: LocalContainer, probe: Probe): Promise<number | string> {
+  const target = probe.httpGet!;
+  const hostPort = container.ports.get(resolvePort(container.spec, target.port));
+  if (!hostPort) throw new Error(`${container.name}: probe port ${target.port} is not mapped`);
+  try {
+    const response = await fetch(`http://127.0.0.1:${hostPort}${target.path}`, { signal: AbortSignal.timeout((probe.timeoutSeconds ?? 1) * 1000) });
+    await response.body?.cancel();
+    return response.status;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export const probeSucceeded = (result: number | string): boolean => typeof result === 'number' && result >= 200 && result < 400;
+
+/**
+ * Polls a probe until it succeeds, within the budget the manifest declares
+ * (initialDelaySeconds + periodSeconds × failureThreshold). Polls faster than periodSeconds: the
+ * budget, not the cadence, is what the manifest promises.
+ */
+export async function untilProbeSucceeds(container: LocalContainer, probe: Probe): Promise<number> {
+  const budgetMs = ((probe.initialDelaySeconds ?? 0) + (probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3)) * 1000;
+  const started = Date.now();
+  let last: number | string = 'not probed';
+  while (Date.now() - started < budgetMs) {
+    last = await probeOnce(container, probe);
+    if (probeSucceeded(last)) return Date.now() - started;
+    if (container.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${container.name}: ${probe.httpGet!.path} did not succeed within ${budgetMs} ms (last: ${last})\n${tail(container)}`);
+}
