@@ -1,7 +1,7 @@
 // `helm lint --strict` and `helm template` with the real helm, every rendered object checked
 // against the Kubernetes schemas.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { find, helm, ofKind, render, valuesArgs, type KubeObject, type RenderableChart, renderableChart } from './support/helm.ts';
+import { find, helm, ofKind, render, valuesArgs, type KubeObject, type RenderableChart, type RenderOptions, renderableChart } from './support/helm.ts';
 import { validateObject } from './support/validate.ts';
 import { profiles } from './profiles.ts';
 
@@ -136,5 +136,28 @@ describe('what each profile renders', () => {
       { name: 'DATA_SERVICE_URL', value: 'http://users-data-service:80' },
     ]);
     expect(container.command.at(-1)).toMatch(/'\/register'[\s\S]*\/user\//);
+  });
+});
+
+describe('NOTES.txt', () => {
+  const notes = (options: RenderOptions): string => {
+    const result = helm(['install', options.release ?? 'users', chart.dir, '--dry-run=client', '--namespace', options.namespace ?? 'users', ...valuesArgs(options)]);
+    expect(result.status, result.stderr).toBe(0);
+    return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+  };
+
+  it('gives the exact port-forward and curl lines for this release and namespace', () => {
+    const text = notes({ release: 'shop', namespace: 'staging' });
+    expect(text).toContain('kubectl --namespace staging port-forward service/shop-user-service 5000:80');
+    expect(text).toContain('kubectl --namespace staging port-forward service/shop-data-service 5001:80');
+    expect(text).toContain(`curl -i -X POST http://127.0.0.1:5000/register -H 'content-type: application/json' -d '{"name":"ada","info":"first programmer"}'`);
+    expect(text).toContain('curl -i http://127.0.0.1:5001/user/ada');
+    expect(text).toContain('helm test shop --namespace staging');
+  });
+
+  it('warns about unpinned database images until they are pinned', () => {
+    expect(notes({})).toMatch(/postgresql\.image is not pinned[\s\S]*redis\.image is not pinned/);
+    const pinned = notes({ set: { 'postgresql.image.digest': 'sha256:0123', 'redis.image.tag': '8.2.1-debian-12-r0' } });
+    expect(pinned).not.toMatch(/is not pinned/);
   });
 });
