@@ -43,7 +43,9 @@ export async function forwardLocalPort(kubeConfig: KubeConfig, target: ForwardTa
     });
     const kubeletErrors = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        target.onError(`${where}: ${chunk.toString('utf8').trim()}`);
+        // The error channel opens with the port number, which the library strips to nothing.
+        const message = chunk.toString('utf8').trim();
+        if (message) target.onError(`${where}: ${message}`);
         done();
       },
     });

@@ -1,0 +1,72 @@
+// `npm run e2e` on a machine without a cluster: one line that says so, and exit 77 (skipped),
+// never a stack trace and never the failure code 1.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { EXIT_NO_CLUSTER } from '../../e2e/exit-codes.ts';
+import { freePortIn } from './support/ports.ts';
+import { repoRoot } from './support/repo.ts';
+
+const run = promisify(execFile);
+
+async function npmRunE2e(env: NodeJS.ProcessEnv): Promise<{ code: number; lines: string[] }> {
+  const result = await run('npm', ['run', 'e2e'], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 20_000 }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+  // Keep only what e2e printed: npm adds its own banner ("> pkg e2e", "> node e2e/main.ts") and warnings.
+  const lines = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('>') && !line.startsWith('npm '));
+  return { code: result.code, lines };
+}
+
+function kubeconfigFor(server: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'devloop-kubeconfig-')), 'config');
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{name: nowhere, cluster: {server: "' + server + '", insecure-skip-tls-verify: true}}]',
+      'users: [{name: developer, user: {token: not-a-secret}}]',
+      'contexts: [{name: kind-nowhere, context: {cluster: nowhere, user: developer}}]',
+      'current-context: kind-nowhere',
+    ].join('\n'),
+  );
+  return file;
+}
+
+describe('npm run e2e without a reachable cluster', () => {
+  it('says so in one line and exits 77 when the API server refuses connections', async () => {
+    const port = await freePortIn(18390, 18399);
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`) });
+    expect(code).toBe(EXIT_NO_CLUSTER);
+    expect(code).toBe(77);
+    expect(lines).toEqual([
+      `e2e: skipped, no reachable Kubernetes cluster: context "kind-nowhere" at https://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`,
+    ]);
+  });
+
+  it('says so in one line and exits 77 when no kubeconfig exists', async () => {
+    const missing = path.join(tmpdir(), 'devloop-no-such-kubeconfig');
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: missing });
+    expect(code).toBe(77);
+    expect(lines).toEqual([`e2e: skipped, no reachable Kubernetes cluster: no kubeconfig file exists at ${missing}`]);
+  });
+
+  it('says so in one line and exits 77 when the kubeconfig has no current context', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'devloop-kubeconfig-')), 'config');
+    writeFileSync(file, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: file });
+    expect(code).toBe(77);
+    expect(lines).toEqual(['e2e: skipped, no reachable Kubernetes cluster: the kubeconfig has no current context with a cluster']);
+  });
+
+  it('fails with exit 1, not 77, on a bad setting: that is a mistake, not a missing cluster', async () => {
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor('https://127.0.0.1:18399'), E2E_TIMEOUT_SECONDS: 'soon' });
+    expect(code).toBe(1);
+    expect(lines).toEqual(['e2e: FAILED: E2E_TIMEOUT_SECONDS must be a non-negative integer, got "soon"']);
+  });
+});

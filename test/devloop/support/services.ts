@@ -1,0 +1,83 @@
+// The real user-service and data-service from dist/, on a database of their own and a Redis key
+// prefix of their own, for tests that need live services behind a (fake) cluster.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import postgres from 'postgres';
+import { repoRoot } from './repo.ts';
+
+export interface RunningServices {
+  userPort: number;
+  dataPort: number;
+  stop(): Promise<void>;
+}
+
+const entryPoints = {
+  user: path.join(repoRoot, 'dist/services/user/src/main.js'),
+  data: path.join(repoRoot, 'dist/services/data/src/main.js'),
+};
+
+export async function startServices(userPort: number, dataPort: number): Promise<RunningServices> {
+  for (const entry of Object.values(entryPoints)) {
+    if (!existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing: run \`npm run build\` first (npm test does)`);
+  }
+  const database = `devloop_e2e_${process.pid}_${Date.now().toString(36)}`;
+  const admin = postgres({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres', max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${database}`);
+
+  const env = {
+    ...process.env,
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `${database}:`,
+    LOG_LEVEL: 'warn',
+  };
+  const children: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  };
+
+  try {
+    // user-service first: it applies the schema that data-service's readiness waits for.
+    children.push(launch(entryPoints.user, { ...env, PORT: String(userPort) }));
+    await waitReady(userPort, children[0]!);
+    children.push(launch(entryPoints.data, { ...env, PORT: String(dataPort) }));
+    await waitReady(dataPort, children[1]!);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { userPort, dataPort, stop };
+}
+
+function launch(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  // process.execPath: the Node 24 that runs the tests, not whichever node is first on PATH.
+  const child = spawn(process.execPath, [entry], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${path.basename(path.dirname(path.dirname(entry)))}] ${chunk.toString()}`));
+  return child;
+}
+
+async function waitReady(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`service on port ${port} exited with ${child.exitCode}`);
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (ready) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`service on port ${port} not ready within 20 s`);
+}
