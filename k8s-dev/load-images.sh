@@ -8,16 +8,17 @@ images=("user-service:$tag" "data-service:$tag")
 context="$(kubectl config current-context)"
 
 load_into_kind() {
-  local cluster="$1" image="$2" platform archive
-  if kind load docker-image --name "$cluster" "$image"; then return; fi
+  local cluster="$1" image="$2" platform workdir status=0
+  if kind load docker-image --name "$cluster" "$image"; then return 0; fi
   # Docker's containerd image store saves an index naming blobs it does not have, and the node's
   # import fails ("content digest ... not found"). A single-platform archive avoids that.
   echo "load-images: retrying $image as a single-platform archive (see k8s-dev/TROUBLESHOOTING.md)" >&2
   platform="$(docker image inspect --format '{{.Os}}/{{.Architecture}}' "$image")"
-  archive="$(mktemp -t "${image%%:*}.XXXXXX.tar")"
-  trap 'rm -f "$archive"' RETURN
-  docker image save --platform "$platform" --output "$archive" "$image"
-  kind load image-archive --name "$cluster" "$archive"
+  workdir="$(mktemp -d)"
+  docker image save --platform "$platform" --output "$workdir/image.tar" "$image" &&
+    kind load image-archive --name "$cluster" "$workdir/image.tar" || status=$?
+  rm -rf "$workdir"
+  return "$status"
 }
 
 case "$context" in
