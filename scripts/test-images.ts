@@ -79,7 +79,10 @@ async function buildImage(image: ImageUnderTest): Promise<void> {
   const started = Date.now();
   try {
     const args = ['build', '--file', image.dockerfile, '--tag', `${image.name}:${pkg.version}`, '--tag', `${image.name}:latest`, '--iidfile', iidFile];
-    for (const [key, value] of Object.entries(labels)) args.push('--build-arg', `${key}=${value}`);
+    for (const [key, value] of Object.entries(labels)) {
+      // Also as --label: some builders (podman 4) reuse a cached LABEL step after its ARG changed.
+      args.push('--build-arg', `${key}=${value}`, '--label', `org.opencontainers.image.${key.toLowerCase()}=${value}`);
+    }
     const result = await docker([...args, '.'], { cwd: repoRoot, timeoutMs: 15 * 60_000 });
     if (result.code !== 0) throw new Error(`docker build -f ${image.dockerfile} failed:\n${tail(result.stdout + result.stderr, 40)}`);
     // Later steps use the image id, so a concurrent build of the same tag cannot swap the image.
@@ -117,6 +120,8 @@ async function inspectImage(image: ImageUnderTest): Promise<void> {
   });
   await report.check(`${image.name}: OCI labels name the source and version`, async () => {
     const expected = {
+      // title comes only from the Dockerfile, so this also proves its LABEL instruction is there.
+      'org.opencontainers.image.title': image.name,
       'org.opencontainers.image.source': labels.SOURCE,
       'org.opencontainers.image.version': labels.VERSION,
       'org.opencontainers.image.revision': labels.REVISION,
