@@ -37,6 +37,7 @@ describe('values.schema.json', () => {
     ['a misspelled image key', { dataService: { image: { repo: 'x' } } }, /repo/],
     ['a misspelled external database key', { externalDatabase: { hostname: 'db' } }, /hostname/],
     ['a misspelled probe timing', { probes: { liveness: { periodSecond: 5 } } }, /periodSecond/],
+    ['a misspelled security context field', { containerSecurityContext: { readOnlyRootFileSystem: true } }, /readOnlyRootFileSystem/],
   ])('rejects %s', (_case, values, message) => {
     const result = renderWith(values);
     expect(result.status).not.toBe(0);
