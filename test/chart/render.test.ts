@@ -91,6 +91,20 @@ describe('what each profile renders', () => {
     );
   });
 
+  it('the NetworkPolicies admit the database pods\' container ports, not their Service ports', () => {
+    const objects = render(chart.dir, {
+      ...profiles.production,
+      set: {
+        'postgresql.primary.service.ports.postgresql': 15432,
+        'postgresql.primary.containerPorts.postgresql': 5433,
+        'redis.master.service.ports.redis': 16379,
+      },
+    });
+    const ports = (name: string) => (find(objects, 'NetworkPolicy', name).spec as any).ingress[0].ports;
+    expect(ports('users-postgresql')).toEqual([{ port: 5433, protocol: 'TCP' }]);
+    expect(ports('users-redis')).toEqual([{ port: 6379, protocol: 'TCP' }]);
+  });
+
   it("turning on our NetworkPolicy while Bitnami's allow-all policy is still on fails with the fix in the message", () => {
     expect(() => render(chart.dir, { set: { 'networkPolicy.enabled': true } })).toThrow(/postgresql\.primary\.networkPolicy\.enabled=false/);
     expect(() => render(chart.dir, { set: { 'networkPolicy.enabled': true, 'postgresql.primary.networkPolicy.enabled': false } })).toThrow(
