@@ -29,11 +29,11 @@ afterAll(async () => {
 
 const get = async (name: string) => {
   const res = await fetch(`${service!.url}/user/${name}`);
-  return { status: res.status, headers: res.headers, body: await res.json() };
+  return { status: res.status, headers: res.headers, body: await res.json() as any };
 };
 const readiness = async () => {
   const res = await fetch(`${service!.url}/health/ready`);
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: await res.json() as any };
 };
 const metric = async (name: string) => {
   const text = await (await fetch(`${service!.url}/metrics`)).text();

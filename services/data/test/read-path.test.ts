@@ -35,7 +35,7 @@ const warm = async (base: string, name: string) => {
 
 const get = async (base: string, name: string) => {
   const res = await fetch(`${base}/user/${encodeURIComponent(name)}`);
-  return { status: res.status, cache: res.headers.get('x-cache'), body: await res.json() };
+  return { status: res.status, cache: res.headers.get('x-cache'), body: await res.json() as any };
 };
 
 describe('GET /user/:name', () => {
@@ -110,7 +110,7 @@ describe('GET /users', () => {
     let after: string | null = null;
     do {
       const query: string = after ? `limit=2&after=${encodeURIComponent(after)}` : 'limit=2';
-      const page = await (await fetch(`${replicas[0]!.url}/users?${query}`)).json();
+      const page = await (await fetch(`${replicas[0]!.url}/users?${query}`)).json() as any;
       expect(page.users.length).toBeLessThanOrEqual(2);
       seen.push(...page.users.map((u: { name: string }) => u.name));
       after = page.next;
@@ -128,7 +128,7 @@ describe('GET /users', () => {
 
 describe('operations', () => {
   it('reports cache and listener state in readiness', async () => {
-    const body = await (await fetch(`${replicas[0]!.url}/health/ready`)).json();
+    const body = await (await fetch(`${replicas[0]!.url}/health/ready`)).json() as any;
     expect(body).toEqual({ status: 'ready', checks: { postgres: 'up', schema: 'up', listener: 'up', redis: 'up' } });
   });
 
@@ -140,7 +140,7 @@ describe('operations', () => {
   });
 
   it('describes GET /user/{name} and GET /users in OpenAPI', async () => {
-    const doc = await (await fetch(`${replicas[0]!.url}/openapi.json`)).json();
+    const doc = await (await fetch(`${replicas[0]!.url}/openapi.json`)).json() as any;
     expect(Object.keys(doc.paths).sort()).toEqual(['/user/{name}', '/users']);
     expect(doc.components.schemas.CachedUser.allOf).toContainEqual(
       expect.objectContaining({ properties: { cached: expect.objectContaining({ type: 'boolean' }) } }),

@@ -26,14 +26,14 @@ describe('status, health, metrics and API description', () => {
   afterAll(() => service?.stop());
 
   it('GET / names the service and its version', async () => {
-    expect(await (await fetch(`${service.url}/`)).json()).toEqual({ service: 'user-service', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(await (await fetch(`${service.url}/`)).json() as any).toEqual({ service: 'user-service', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
   });
 
   it('is live and ready once migrated', async () => {
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
     const ready = await fetch(`${service.url}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { postgres: 'up', schema: 'up' } });
+    expect(await ready.json() as any).toMatchObject({ status: 'ready', checks: { postgres: 'up', schema: 'up' } });
   });
 
   it('exposes request durations by route template and status in Prometheus format', async () => {
@@ -49,7 +49,7 @@ describe('status, health, metrics and API description', () => {
   });
 
   it('describes its API in OpenAPI, from the schemas that validate requests', async () => {
-    const doc = await (await fetch(`${service.url}/openapi.json`)).json();
+    const doc = await (await fetch(`${service.url}/openapi.json`)).json() as any;
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(['/register', '/user/{name}']);
     expect(doc.components.schemas.RegisterUser.properties.name.maxLength).toBe(100);
@@ -115,10 +115,10 @@ describe('PostgreSQL unreachable and back', () => {
       const res = await postJson(`${service.url}/register`, { name: 'during-outage', info: '' });
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('2');
-      expect((await res.json()).detail).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+      expect((await res.json() as any).detail).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
       const ready = await fetch(`${service.url}/health/ready`);
       expect(ready.status).toBe(503);
-      expect((await ready.json()).checks.postgres).toBe('down');
+      expect((await ready.json() as any).checks.postgres).toBe('down');
       expect((await fetch(`${service.url}/health`)).status).toBe(200);
 
       await proxy.restore();

@@ -23,7 +23,7 @@ describe('POST /register', () => {
     const res = await postJson(`${service.url}/register`, { name: 'Amit', info: 'Backend engineer' });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe('/user/Amit');
-    const body = await res.json();
+    const body = await res.json() as any;
     expect(body).toMatchObject({ name: 'Amit', info: 'Backend engineer' });
     expect(new Date(body.createdAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
     const [row] = await db.sql`select name, info from users where name = 'Amit'`;
@@ -35,7 +35,7 @@ describe('POST /register', () => {
     const res = await postJson(`${service.url}/register`, { name: 'Priya', info: 'second' });
     expect(res.status).toBe(409);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
-    expect(await res.json()).toMatchObject({ status: 409, title: 'Conflict' });
+    expect(await res.json() as any).toMatchObject({ status: 409, title: 'Conflict' });
     const rows = await db.sql`select info from users where name = 'Priya'`;
     expect(rows).toEqual([{ info: 'first' }]);
   });
@@ -48,7 +48,7 @@ describe('POST /register', () => {
   it('accepts a missing info as empty, and names up to 100 characters', async () => {
     const res = await postJson(`${service.url}/register`, { name: 'n'.repeat(100) });
     expect(res.status).toBe(201);
-    expect((await res.json()).info).toBe('');
+    expect((await res.json() as any).info).toBe('');
   });
 
   const invalid: [string, unknown, string][] = [
@@ -72,7 +72,7 @@ describe('POST /register', () => {
     const res = await postJson(`${service.url}/register`, body);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
-    const problem = await res.json();
+    const problem = await res.json() as any;
     expect(problem.status).toBe(400);
     if (field) expect(problem.errors.map((e: { field: string }) => e.field)).toContain(field);
     expect(await countUsers()).toBe(before);
@@ -92,7 +92,7 @@ describe('POST /register', () => {
   it('rejects malformed JSON with 400', async () => {
     const res = await fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "x",' });
     expect(res.status).toBe(400);
-    expect((await res.json()).detail).toMatch(/malformed json/i);
+    expect((await res.json() as any).detail).toMatch(/malformed json/i);
   });
 
   it('rejects a body over 64 KiB with 413, storing nothing', async () => {
@@ -105,10 +105,10 @@ describe('POST /register', () => {
 
 describe('PATCH and DELETE /user/:name', () => {
   it('replaces the info and answers the updated user, with a newer updatedAt', async () => {
-    const created = await (await postJson(`${service.url}/register`, { name: 'Sneha', info: 'before' })).json();
+    const created = await (await postJson(`${service.url}/register`, { name: 'Sneha', info: 'before' })).json() as any;
     const res = await patchJson(`${service.url}/user/Sneha`, { info: 'after' });
     expect(res.status).toBe(200);
-    const updated = await res.json();
+    const updated = await res.json() as any;
     expect(updated).toMatchObject({ name: 'Sneha', info: 'after', createdAt: created.createdAt });
     expect(new Date(updated.updatedAt).getTime()).toBeGreaterThan(new Date(created.updatedAt).getTime());
   });
