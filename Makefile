@@ -19,12 +19,20 @@ NPM          ?= npm
 # The k8s-dev scripts read the same settings.
 export RELEASE NAMESPACE TAG KIND_CLUSTER
 
-.PHONY: help deps dev deploy undeploy test images load kind-up kind-down minikube-up port-forward e2e bench clean
+.PHONY: help run test deps dev deploy undeploy images load kind-up kind-down minikube-up port-forward e2e bench clean
 
 help: ## List the targets (the default)
 	@echo "Usage: make <target> [RELEASE=$(RELEASE)] [NAMESPACE=$(NAMESPACE)] [TAG=$(TAG)] [KIND_CLUSTER=$(KIND_CLUSTER)]"
 	@echo
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+run: ## Run both services here on :5000 and :5001 with demo users (starts PostgreSQL and Redis if needed)
+	scripts/run-local.sh
+
+test: ## Start PostgreSQL and Redis if needed, then build, typecheck and run every test (no cluster)
+	scripts/local-services.sh
+	[ -d node_modules ] || $(NPM) ci --no-audit --no-fund
+	$(NPM) test
 
 deps: ## Fetch the chart's postgresql and redis dependencies (helm dependency update)
 	$(HELM) dependency update helm
@@ -40,9 +48,6 @@ deploy: ## helm upgrade --install the chart with the dev values and wait (run `m
 
 undeploy: ## Uninstall the release (the cluster stays)
 	$(HELM) uninstall $(RELEASE) --namespace $(NAMESPACE)
-
-test: ## Build, typecheck and run every test; needs PostgreSQL and Redis, no cluster
-	$(NPM) test
 
 images: ## Build the user-service and data-service images, tagged TAG
 	$(DOCKER) build --file Dockerfile.user --tag user-service:$(TAG) .

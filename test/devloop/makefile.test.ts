@@ -9,7 +9,7 @@ import { repoRoot } from './support/repo.ts';
 const make = (...args: string[]): string =>
   execFileSync('make', ['--no-print-directory', ...args], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-const required = ['deps', 'dev', 'deploy', 'test', 'images', 'kind-up', 'kind-down', 'minikube-up', 'port-forward', 'e2e', 'bench', 'clean'];
+const required = ['run', 'deps', 'dev', 'deploy', 'test', 'images', 'kind-up', 'kind-down', 'minikube-up', 'port-forward', 'e2e', 'bench', 'clean'];
 
 /** "  target   description" lines of `make help`. */
 function helpEntries(output: string): Map<string, string> {
@@ -42,7 +42,8 @@ describe('make -n', () => {
   const commands: Record<string, string[]> = {
     deps: ['helm dependency update helm'],
     dev: ['skaffold dev --port-forward=user'],
-    test: ['npm test'],
+    run: ['scripts/run-local.sh'],
+    test: ['scripts/local-services.sh', '[ -d node_modules ] || npm ci --no-audit --no-fund', 'npm test'],
     images: ['docker build --file Dockerfile.user --tag user-service:dev .', 'docker build --file Dockerfile.data --tag data-service:dev .'],
     load: ['k8s-dev/load-images.sh'],
     'kind-up': ['k8s-dev/kind-up.sh'],
@@ -77,7 +78,7 @@ describe('make -n', () => {
   });
 
   it('names scripts that exist and are executable', () => {
-    for (const target of ['load', 'kind-up', 'minikube-up', 'port-forward']) {
+    for (const target of ['run', 'load', 'kind-up', 'minikube-up', 'port-forward']) {
       const script = make('-n', target).trim();
       expect(() => accessSync(path.join(repoRoot, script), constants.X_OK), script).not.toThrow();
     }
