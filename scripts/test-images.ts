@@ -58,6 +58,9 @@ const labels = buildLabels();
 let backends: ScratchBackends | undefined;
 
 try {
+  const taken = [];
+  for (const port of Object.values(ports)) if (await isListening(port)) taken.push(port);
+  if (taken.length) throw new Error(`port(s) ${taken.join(', ')} already in use; the test would talk to someone else's server`);
   for (const image of Object.values(images)) await buildImage(image);
   for (const image of Object.values(images)) await inspectImage(image);
   backends = await createScratchBackends('test_images');
