@@ -59,6 +59,12 @@ describe('k8s-dev/values-dev.yaml', () => {
     expect(migrateCommand(['k8s-dev/values-dev.yaml'])).toContain('--seed');
     expect(migrateCommand([])).not.toContain('--seed');
   });
+  it('gives the databases no volumes, so a reinstall never meets an old password', () => {
+    expect(values).toMatchObject({
+      postgresql: { primary: { persistence: { enabled: false } } },
+      redis: { master: { persistence: { enabled: false } } },
+    });
+  });
 });
 
 describe('k8s-dev/kind-cluster.yaml', () => {
