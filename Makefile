@@ -74,5 +74,6 @@ e2e: ## Run the user flow against the deployed release; exit 77 when no cluster 
 bench: ## Run the benchmark (npm run bench)
 	$(NPM) run bench
 
+# Chart.lock stays: it pins the subchart versions.
 clean: ## Remove build output and downloaded chart dependencies
-	rm -rf dist helm/charts helm/Chart.lock
+	rm -rf dist helm/charts

@@ -52,7 +52,7 @@ describe('make -n', () => {
     'port-forward': ['k8s-dev/port-forward.sh'],
     e2e: ['npm run e2e'],
     bench: ['npm run bench'],
-    clean: ['rm -rf dist helm/charts helm/Chart.lock'],
+    clean: ['rm -rf dist helm/charts'],
     undeploy: ['helm uninstall users --namespace default'],
   };
 
