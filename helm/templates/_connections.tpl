@@ -27,11 +27,28 @@ subchart creates; otherwise they come from externalDatabase / externalRedis.
 {{- include "users.subchartFullname" (dict "root" . "name" "redis" "values" .Values.redis) -}}
 {{- end -}}
 
-{{/* ---- PostgreSQL ---- */}}
+{{/* ---- PostgreSQL (Bitnami lets global.postgresql.* override the subchart's own values) ---- */}}
+
+{{/* A PostgreSQL subchart value, global.postgresql.<path> first. ctx: root, path (list), default */}}
+{{- define "users.postgresql.value" -}}
+{{- $global := dig "postgresql" dict (.root.Values.global | default dict) -}}
+{{- $fromGlobal := include "users.digPath" (dict "map" $global "path" .path) -}}
+{{- $fromValues := include "users.digPath" (dict "map" .root.Values.postgresql "path" .path) -}}
+{{- coalesce $fromGlobal $fromValues .default | default "" | toString -}}
+{{- end -}}
+
+{{/* dig with a list of keys; empty string when absent. ctx: map, path */}}
+{{- define "users.digPath" -}}
+{{- $node := .map -}}
+{{- range .path -}}
+{{- $node = ternary (get $node .) dict (and (kindIs "map" $node) (hasKey $node .)) -}}
+{{- end -}}
+{{- if not (kindIs "map" $node) -}}{{- $node -}}{{- end -}}
+{{- end -}}
 
 {{- define "users.database.host" -}}
 {{- if .Values.postgresql.enabled -}}
-{{- include "users.postgresql.fullname" . -}}
+{{- include "users.postgresql.value" (dict "root" . "path" (list "fullnameOverride") "default" "") | default (include "users.postgresql.fullname" .) -}}
 {{- else -}}
 {{- required "externalDatabase.host is required when postgresql.enabled is false" .Values.externalDatabase.host -}}
 {{- end -}}
@@ -39,7 +56,7 @@ subchart creates; otherwise they come from externalDatabase / externalRedis.
 
 {{- define "users.database.port" -}}
 {{- if .Values.postgresql.enabled -}}
-{{- dig "primary" "service" "ports" "postgresql" 5432 .Values.postgresql -}}
+{{- include "users.postgresql.value" (dict "root" . "path" (list "service" "ports" "postgresql") "default" "") | default (dig "primary" "service" "ports" "postgresql" 5432 .Values.postgresql) -}}
 {{- else -}}
 {{- .Values.externalDatabase.port -}}
 {{- end -}}
@@ -48,7 +65,7 @@ subchart creates; otherwise they come from externalDatabase / externalRedis.
 {{/* The subchart's application user; Bitnami treats an empty username or "postgres" as "admin only". */}}
 {{- define "users.database.user" -}}
 {{- if .Values.postgresql.enabled -}}
-{{- dig "auth" "username" "" .Values.postgresql | default "postgres" -}}
+{{- include "users.postgresql.value" (dict "root" . "path" (list "auth" "username") "default" "postgres") -}}
 {{- else -}}
 {{- .Values.externalDatabase.user -}}
 {{- end -}}
@@ -56,7 +73,7 @@ subchart creates; otherwise they come from externalDatabase / externalRedis.
 
 {{- define "users.database.name" -}}
 {{- if .Values.postgresql.enabled -}}
-{{- dig "auth" "database" "" .Values.postgresql | default "postgres" -}}
+{{- tpl (include "users.postgresql.value" (dict "root" . "path" (list "auth" "database") "default" "postgres")) . -}}
 {{- else -}}
 {{- .Values.externalDatabase.database -}}
 {{- end -}}
@@ -66,21 +83,26 @@ subchart creates; otherwise they come from externalDatabase / externalRedis.
 {{- if .Values.postgresql.enabled -}}disable{{- else -}}{{- .Values.externalDatabase.sslMode -}}{{- end -}}
 {{- end -}}
 
+{{- define "users.database.existingSecret" -}}
+{{- tpl (include "users.postgresql.value" (dict "root" . "path" (list "auth" "existingSecret") "default" "")) . -}}
+{{- end -}}
+
 {{/* Empty when no password is needed (external server without existingSecret). */}}
 {{- define "users.database.secretName" -}}
 {{- if .Values.postgresql.enabled -}}
-{{- dig "auth" "existingSecret" "" .Values.postgresql | default (include "users.postgresql.fullname" .) -}}
+{{- include "users.database.existingSecret" . | default (include "users.postgresql.fullname" .) -}}
 {{- else -}}
 {{- .Values.externalDatabase.existingSecret -}}
 {{- end -}}
 {{- end -}}
 
+{{/* The key holding PGUSER's password: Bitnami's userPasswordKey, or adminPasswordKey for postgres. */}}
 {{- define "users.database.secretKey" -}}
 {{- if .Values.postgresql.enabled -}}
-{{- $pg := .Values.postgresql -}}
 {{- $appUser := ne (include "users.database.user" .) "postgres" -}}
-{{- if dig "auth" "existingSecret" "" $pg -}}
-{{- ternary (dig "auth" "secretKeys" "userPasswordKey" "password" $pg) (dig "auth" "secretKeys" "adminPasswordKey" "postgres-password" $pg) $appUser -}}
+{{- if include "users.database.existingSecret" . -}}
+{{- $key := ternary "userPasswordKey" "adminPasswordKey" $appUser -}}
+{{- tpl (include "users.postgresql.value" (dict "root" . "path" (list "auth" "secretKeys" $key) "default" (ternary "password" "postgres-password" $appUser))) . -}}
 {{- else -}}
 {{- ternary "password" "postgres-password" $appUser -}}
 {{- end -}}
@@ -111,7 +133,7 @@ subchart creates; otherwise they come from externalDatabase / externalRedis.
 {{- define "users.redis.secretName" -}}
 {{- if .Values.redis.enabled -}}
 {{- if dig "auth" "enabled" true .Values.redis -}}
-{{- dig "auth" "existingSecret" "" .Values.redis | default (include "users.redis.fullname" .) -}}
+{{- tpl (dig "auth" "existingSecret" "" .Values.redis) . | default (include "users.redis.fullname" .) -}}
 {{- end -}}
 {{- else -}}
 {{- .Values.externalRedis.existingSecret -}}
@@ -121,7 +143,7 @@ subchart creates; otherwise they come from externalDatabase / externalRedis.
 {{- define "users.redis.secretKey" -}}
 {{- if .Values.redis.enabled -}}
 {{- $key := dig "auth" "existingSecretPasswordKey" "" .Values.redis -}}
-{{- if and (dig "auth" "existingSecret" "" .Values.redis) $key -}}{{- $key -}}{{- else -}}redis-password{{- end -}}
+{{- if and (dig "auth" "existingSecret" "" .Values.redis) $key -}}{{- tpl $key . -}}{{- else -}}redis-password{{- end -}}
 {{- else -}}
 {{- .Values.externalRedis.existingSecretPasswordKey -}}
 {{- end -}}

@@ -1,6 +1,9 @@
 // Where the pods look for PostgreSQL and Redis, and where they read the passwords from, must be
 // exactly what the Bitnami subcharts create for that release name (or the external server and its
 // existing Secret). Passwords reach the pods only by secretKeyRef.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { find, ofKind, render, subchartsPresent, type KubeObject, type RenderableChart, type RenderOptions, renderableChart } from './support/helm.ts';
 import type { Container } from './support/kubelet-env.ts';
@@ -109,6 +112,36 @@ describe('with the Bitnami subcharts, the services follow their naming rules', (
     ).toEqual({ name: 'redis-creds', key: 'secret' });
     // Without a key Bitnami falls back to redis-password.
     expect(wiring({ set: { 'redis.auth.existingSecret': 'redis-creds' } }).redisPassword).toEqual({ name: 'redis-creds', key: 'redis-password' });
+  });
+
+  it('global.postgresql.* wins over postgresql.*, as in the subchart', () => {
+    const { config, pgPassword } = wiring({
+      set: {
+        'global.postgresql.auth.username': 'shop',
+        'global.postgresql.auth.database': 'shop_db',
+        'global.postgresql.auth.existingSecret': 'shared-pg',
+        'global.postgresql.auth.secretKeys.userPasswordKey': 'shop-password',
+        'global.postgresql.service.ports.postgresql': 6000,
+      },
+    });
+    expect(config).toMatchObject({ PGUSER: 'shop', PGDATABASE: 'shop_db', PGPORT: '6000' });
+    expect(pgPassword).toEqual({ name: 'shared-pg', key: 'shop-password' });
+    // The global fullnameOverride renames the primary Service, not the generated Secret.
+    const renamed = wiring({ set: { 'global.postgresql.fullnameOverride': 'pg-main' } });
+    expect(renamed.config.PGHOST).toBe('pg-main');
+    expect(renamed.pgPassword).toEqual({ name: 'users-postgresql', key: 'password' });
+  });
+
+  it('existing Secret names may be templates, as the subcharts allow', () => {
+    // A values file, since --set cannot carry template braces.
+    const file = join(mkdtempSync(join(tmpdir(), 'users-values-')), 'templated-secrets.yaml');
+    writeFileSync(file, 'postgresql:\n  auth:\n    existingSecret: "{{ .Release.Name }}-pg"\nredis:\n  auth:\n    existingSecret: "{{ .Release.Name }}-kv"\n');
+    const { pgPassword, redisPassword } = wiring({ valuesFiles: [file] });
+    rmSync(dirname(file), { recursive: true });
+    expect([pgPassword, redisPassword]).toEqual([
+      { name: 'users-pg', key: 'password' },
+      { name: 'users-kv', key: 'redis-password' },
+    ]);
   });
 
   it('non-default ports and database follow the subchart values', () => {
