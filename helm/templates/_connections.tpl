@@ -41,7 +41,7 @@ subchart creates; otherwise they come from externalDatabase / externalRedis.
 {{- define "users.digPath" -}}
 {{- $node := .map -}}
 {{- range .path -}}
-{{- $node = ternary (get $node .) dict (and (kindIs "map" $node) (hasKey $node .)) -}}
+{{- if and (kindIs "map" $node) (hasKey $node .) -}}{{- $node = get $node . -}}{{- else -}}{{- $node = dict -}}{{- end -}}
 {{- end -}}
 {{- if not (kindIs "map" $node) -}}{{- $node -}}{{- end -}}
 {{- end -}}
