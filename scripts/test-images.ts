@@ -56,9 +56,16 @@ const runId = `test-images-${process.pid}`;
 preferSharedDocker(repoRoot);
 const labels = buildLabels();
 let backends: ScratchBackends | undefined;
+// Ctrl-C still removes the containers and the scratch database.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.log(`${signal}: removing the containers and the scratch database`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
 
 try {
-  const taken = [];
+  const taken: number[] = [];
   for (const port of Object.values(ports)) if (await isListening(port)) taken.push(port);
   if (taken.length) throw new Error(`port(s) ${taken.join(', ')} already in use; the test would talk to someone else's server`);
   for (const image of Object.values(images)) await buildImage(image);
@@ -66,7 +73,7 @@ try {
   backends = await createScratchBackends('test_images');
   await runContainers(backends);
 } catch (error) {
-  report.fail('setup (later checks skipped)', error);
+  report.fail('stopped early (later checks skipped)', error);
 } finally {
   await cleanUp();
 }
