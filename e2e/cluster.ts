@@ -50,10 +50,23 @@ export async function ensureReachable(kubeConfig: KubeConfig, timeoutMs: number)
   } catch (error) {
     // An HTTP answer (401, 403, 500…) proves a server is there: that is a failure, not a skip.
     if (error instanceof ApiException) throw new Error(`the API server at ${server} answered ${error.code}`);
-    throw new NoClusterError(`${where}: ${describeTransportError(error)}`);
+    // Only "nothing answered" is a skip; a TLS or credential-plugin error is a broken setup.
+    if (error instanceof NoClusterError || UNREACHABLE.has(errorCode(error) ?? '')) {
+      throw new NoClusterError(`${where}: ${describeTransportError(error)}`);
+    }
+    throw new Error(`${where}: ${describeTransportError(error)}`);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Socket errors that mean no server is listening at the address, or none can be reached. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+
+function errorCode(error: unknown): string | undefined {
+  // fetch wraps the socket error ("fetch failed") as its cause.
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return (cause as NodeJS.ErrnoException | undefined)?.code;
 }
 
 function describeTransportError(error: unknown): string {

@@ -1,11 +1,13 @@
 // `npm run e2e` on a machine without a cluster: one line that says so, and exit 77 (skipped),
 // never a stack trace and never the failure code 1.
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import net from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_NO_CLUSTER } from '../../e2e/exit-codes.ts';
 import { freePortIn } from './support/ports.ts';
 import { repoRoot } from './support/repo.ts';
@@ -38,6 +40,12 @@ function kubeconfigFor(server: string): string {
   return file;
 }
 
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  // Sockets first, then their servers: a server closes only once its connections are gone.
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
 describe('npm run e2e without a reachable cluster', () => {
   it('says so in one line and exits 77 when the API server refuses connections', async () => {
     const port = await freePortIn(18390, 18399);
@@ -62,6 +70,42 @@ describe('npm run e2e without a reachable cluster', () => {
     const { code, lines } = await npmRunE2e({ KUBECONFIG: file });
     expect(code).toBe(77);
     expect(lines).toEqual(['e2e: skipped, no reachable Kubernetes cluster: the kubeconfig has no current context with a cluster']);
+  });
+
+  it('says so and exits 77 when something accepts connections but never answers', async () => {
+    const port = await freePortIn(18380, 18389);
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    silent.on('connection', (socket) => cleanups.push(async () => void socket.destroy()));
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`), E2E_CONNECT_TIMEOUT_MS: '500' });
+    expect(code).toBe(77);
+    expect(lines).toEqual([`e2e: skipped, no reachable Kubernetes cluster: context "kind-nowhere" at https://127.0.0.1:${port}: no answer within 500 ms`]);
+  });
+
+  it('fails with exit 1, not 77, when a server answers but the connection is wrong (TLS to a plain HTTP port)', async () => {
+    const port = await freePortIn(18380, 18389);
+    const plain = createServer((_, response) => response.end('{}'));
+    await new Promise<void>((resolve) => plain.listen(port, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => plain.close(() => resolve())));
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`) });
+    expect(code).toBe(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^e2e: FAILED: context "kind-nowhere" at https://127\\.0\\.0\\.1:${port}: .*(SSL|TLS|wrong version)`, 'i'));
+  });
+
+  it('fails with exit 1, not 77, when the API server refuses the credentials', async () => {
+    const port = await freePortIn(18380, 18389);
+    const api = createServer((_, response) => {
+      response.writeHead(401, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
+    });
+    await new Promise<void>((resolve) => api.listen(port, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => api.close(() => resolve())));
+    // Plain http needs skip-verify with this client; this fake API server has no TLS.
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`http://127.0.0.1:${port}`) });
+    expect(code).toBe(1);
+    expect(lines).toEqual([`e2e: FAILED: the API server at http://127.0.0.1:${port} answered 401`]);
   });
 
   it('fails with exit 1, not 77, on a bad setting: that is a mistake, not a missing cluster', async () => {
