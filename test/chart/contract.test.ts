@@ -5,6 +5,7 @@
 // support/local-containers.ts), probe the paths and ports the manifests declare, and run the
 // user flow. Needs `npm run build` first (`npm test` does it).
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
@@ -113,6 +114,25 @@ describe('contract: the rendered external profile runs the real services', () =>
     });
     // The chart's own objects hold no password: it came from the operator's Secret.
     expect(ofKind(objects, 'Secret')).toEqual([]);
+  });
+
+  it('wait-for-postgresql keeps the pod in Init until PostgreSQL accepts connections (first install)', async () => {
+    const wait = podSpec('user-service').initContainers!.find((init) => init.name === 'wait-for-postgresql')!;
+    // PostgreSQL "not there yet": a port in our range where nothing listens.
+    const port = await freePort(PORT_RANGE[0], PORT_RANGE[1], takenPorts);
+    const waiting = startContainer(wait, { ...containerEnv(wait, cluster), PGPORT: String(port) });
+    running.set('wait-for-postgresql', waiting);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(waiting.child.exitCode, tail(waiting)).toBeNull();
+    // PostgreSQL comes up: the init container notices within its retry interval and succeeds.
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      expect(await waiting.exited, tail(waiting)).toBe(0);
+    } finally {
+      server.close();
+      running.delete('wait-for-postgresql');
+    }
   });
 
   it('user-service init containers wait for PostgreSQL and apply the schema to the empty database', async () => {
