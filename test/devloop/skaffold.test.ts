@@ -35,8 +35,8 @@ describe('skaffold.yaml', () => {
     expect(skaffold.apiVersion).toBe('skaffold/v4beta14');
     if (!existsSync(schemaPath)) {
       throw new Error(
-        `skaffold's JSON schema is missing at ${schemaPath}: save it there with ` +
-          '`skaffold schema get skaffold/v4beta14`, or set SKAFFOLD_SCHEMA to a copy of it',
+        `skaffold's JSON schema is missing at ${schemaPath}: set SKAFFOLD_SCHEMA to a copy of it ` +
+          '(`skaffold schema get skaffold/v4beta14 > skaffold-v4beta14.json`)',
       );
     }
     const ajv = new Ajv({ strict: false, allErrors: true });
