@@ -3,7 +3,7 @@
 // register → get → update → get → delete → get flow as the chart's contract test, prints a summary.
 // Exit codes: see exit-codes.ts (0 passed, 1 failed, 77 no reachable cluster).
 
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import { ensureReachable, loadKubeConfig, NoClusterError } from './cluster.ts';
 import { waitForRollout, type RolledOut } from './deployments.ts';
 import { EXIT_FAILED, EXIT_NO_CLUSTER, EXIT_PASSED } from './exit-codes.ts';
@@ -16,7 +16,7 @@ const log = (line: string): void => void process.stderr.write(`e2e: ${line}\n`);
 async function main(): Promise<number> {
   const settings = readSettings(process.env);
 
-  let kubeConfig;
+  let kubeConfig: KubeConfig;
   let cluster: string;
   try {
     kubeConfig = loadKubeConfig(process.env);
@@ -87,5 +87,6 @@ try {
   log(`FAILED: ${describe(error)}`);
   exitCode = EXIT_FAILED;
 }
-// Exit now: fetch keeps idle connections (and their timers) alive for a few seconds.
-process.exit(exitCode);
+// Exit as soon as the output is flushed (pipes can be asynchronous): fetch would otherwise keep
+// idle connections, and the process, alive for a few more seconds.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(exitCode)));
