@@ -1,0 +1,82 @@
+// One Markdown report: the printed table and bench/RESULTS.md are the same text.
+import type { LoadResult } from './load.ts';
+
+export interface Measured extends LoadResult {
+  scenario: string;
+  server: string;
+}
+
+export interface ServerFacts {
+  server: string;
+  readyMs: number;
+  idleRssMb: number;
+  loadRssMb: number;
+}
+
+export interface ReportInput {
+  measured: Measured[];
+  facts: ServerFacts[];
+  notes: string[];
+  machine: { cores: number; cpu: string; node: string; loadGenerator: string; date: string };
+}
+
+/** What each scenario is compared with. */
+const reference = (scenario: string) => (scenario === 'register' ? 'insert loop' : 'baseline');
+
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const ratio = (value: number, base: number | undefined) => (base ? `${(value / base).toFixed(2)}×` : '');
+
+export function renderReport({ measured, facts, notes, machine }: ReportInput): string {
+  const find = (scenario: string, server: string) => measured.find((m) => m.scenario === scenario && m.server === server);
+  const lines: string[] = [];
+  lines.push('# Benchmark results', '');
+  lines.push(`${machine.date} · ${machine.cores} cores (${machine.cpu}) · Node ${machine.node}`, '');
+  lines.push(`Load: ${machine.loadGenerator}.`, '');
+
+  lines.push('| scenario | server | req/s | × ref | p50 ms | × ref | p99 ms | × ref | requests | non-2xx |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const m of measured) {
+    const ref = m.server === reference(m.scenario) ? undefined : find(m.scenario, reference(m.scenario));
+    lines.push(
+      `| ${m.scenario} | ${m.server} | ${Math.round(m.rps)} | ${ratio(m.rps, ref?.rps)} | ${fixed(m.p50Ms)} | ${ratio(m.p50Ms, ref?.p50Ms)} | ${fixed(m.p99Ms)} | ${ratio(m.p99Ms, ref?.p99Ms)} | ${m.requests} | ${m.non2xx + m.socketErrors} |`,
+    );
+  }
+  lines.push('', '× ref: the ratio to the baseline (GET) or to the bare insert loop (register); for latency, lower is better.', '');
+
+  lines.push('| server | start → ready ms | RSS idle MB | RSS peak under load MB |');
+  lines.push('|---|--:|--:|--:|');
+  for (const f of facts) lines.push(`| ${f.server} | ${Math.round(f.readyMs)} | ${fixed(f.idleRssMb, 1)} | ${fixed(f.loadRssMb, 1)} |`);
+  lines.push('');
+
+  lines.push('## Targets', '');
+  const target = (what: string, value: number | undefined, goal: string, met: (v: number) => boolean, show = (v: number) => fixed(v)) =>
+    lines.push(`- ${what}: ${value === undefined ? 'not measured' : `${show(value)} (${met(value) ? 'met' : 'missed'}; target ${goal})`}`);
+  const rpsRatio = (scenario: string, server: string) => {
+    const m = find(scenario, server);
+    const ref = find(scenario, reference(scenario));
+    return m && ref ? m.rps / ref.rps : undefined;
+  };
+  target('cache hits, data-service ÷ baseline req/s', rpsRatio('hits', 'data-service'), '≥ 2.0×', (v) => v >= 2);
+  target('cache misses, data-service ÷ baseline req/s', rpsRatio('misses', 'data-service'), '≥ 1.0×', (v) => v >= 1);
+  target('register, user-service ÷ insert loop req/s', rpsRatio('register', 'user-service'), '≥ 0.9×', (v) => v >= 0.9);
+  const fixedRate = measured.find((m) => m.scenario.startsWith('hits @') && m.server === 'data-service');
+  target(`data-service p99 for hits at ${fixedRate?.scenario.slice('hits @'.length) ?? 'a fixed rate'}`, fixedRate?.p99Ms, '< 5 ms', (v) => v < 5, (v) => `${fixed(v)} ms`);
+  for (const f of facts.filter((f) => f.server.endsWith('-service'))) {
+    target(`${f.server} idle RSS`, f.idleRssMb, '< 80 MB', (v) => v < 80, (v) => `${fixed(v, 1)} MB`);
+    target(`${f.server} start → ready`, f.readyMs, '< 1000 ms', (v) => v < 1000, (v) => `${Math.round(v)} ms`);
+  }
+  lines.push('');
+
+  lines.push('## How it was measured', '');
+  lines.push(
+    '- hits: GET /user/:name over a hot set of 1,000 seeded users, warmed first. 404: 1,000 unknown names, repeated.',
+    '- misses: each request a seeded user never asked for before in that server\'s life, after its Redis keys were',
+    '  deleted, so every request misses both tiers and reaches PostgreSQL.',
+    '- register: POST /register with a new name each request; the reference runs the same INSERT from a bare',
+    '  postgres.js pool of the same size with the same concurrency.',
+    '- fixed rate: requests leave on a schedule whether or not earlier ones have been answered (open loop).',
+    '- data-service and user-service log every request at info (to a file) and keep their metrics; the baseline does neither.',
+    ...notes.map((note) => `- ${note}`),
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,185 @@
+// `npm run bench`: the built services against a bare-Node baseline and a node:http ceiling, side
+// by side in one run on this machine. Measures and reports; asserts nothing.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDatabase, deleteRedisKeys, dropDatabase, migrateAndSeed, pgEnv, REDIS, SEED_USERS, SEEDED_PREFIX } from './database.ts';
+import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
+import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
+import { renderReport, type Measured, type ServerFacts } from './report.ts';
+
+const CONNECTIONS = 64;
+const SECONDS = 8;
+const WARMUP_SECONDS = 2;
+const FIXED_RATE = 5_000;
+const FIXED_RATE_SECONDS = 8;
+const PORTS = { ceiling: 18401, baseline: 18402, data: 18403, user: 18404 } as const;
+/** The last 1,000 seeded users are the hot set; misses walk up from u1 and must stay below it. */
+const HOT = { prefix: SEEDED_PREFIX, first: SEED_USERS - 999, count: 1_000 };
+const MISS_LIMIT = HOT.first - 1;
+const WATCHDOG_MS = 6 * 60_000;
+
+const runId = randomBytes(3).toString('hex');
+const database = `bench_${runId}`;
+const redisPrefix = `bench:${runId}:`;
+const logDir = mkdtempSync(join(tmpdir(), 'bench-'));
+const profileDir = process.env.BENCH_CPU_PROF || undefined;
+
+const servers = new Set<Server>();
+const measured: Measured[] = [];
+const facts: ServerFacts[] = [];
+const notes: string[] = [pinning.note];
+
+async function start(name: string, script: string, port: number, env: Record<string, string>): Promise<Server> {
+  const nodeOptions = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const server = await startServer({
+    name,
+    args: [script],
+    port,
+    env: { ...pgEnv(database), REDIS_HOST: REDIS.host, REDIS_PORT: String(REDIS.port), ...env },
+    logFile: join(logDir, `${name}.log`),
+    nodeOptions,
+  });
+  servers.add(server);
+  return server;
+}
+
+async function stop(server: Server) {
+  await server.stop();
+  servers.delete(server);
+}
+
+/** Runs `body` with the server's RSS watched; records idle RSS first and the peak afterwards. */
+async function measureServer(server: Server, body: () => Promise<void>) {
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const idleMb = rssMb(server.pid);
+  const peak = watchRss(server.pid);
+  await body();
+  facts.push({ server: server.name, readyMs: server.readyMs, idleRssMb: idleMb, loadRssMb: peak() });
+}
+
+async function load(server: Server, scenario: string, mode: LoadMode, warmup: LoadMode | null = mode): Promise<LoadResult> {
+  if (warmup) await wrk(server.url, warmup, { connections: CONNECTIONS, seconds: WARMUP_SECONDS });
+  const result = await wrk(server.url, mode, { connections: CONNECTIONS, seconds: SECONDS });
+  measured.push({ scenario, server: server.name, ...result });
+  process.stdout.write(`  ${scenario.padEnd(10)} ${server.name.padEnd(14)} ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms\n`);
+  return result;
+}
+
+async function fixedRate(server: Server) {
+  const [command, argv] = pinned(pinning.load, process.execPath, [
+    'bench/constant-rate.ts', server.url, String(FIXED_RATE), String(FIXED_RATE_SECONDS), `/user/${HOT.prefix}`, String(HOT.first), String(HOT.count),
+  ]);
+  const output = await runCommand(command, argv, {}, (FIXED_RATE_SECONDS + 30) * 1000);
+  const result = parseResult<{ rps: number; p50Ms: number; p99Ms: number; requests: number; failures: number }>(output, 'constant-rate');
+  measured.push({ scenario: `hits @${FIXED_RATE}/s`, server: server.name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests, non2xx: result.failures, socketErrors: 0, issued: 0 });
+  process.stdout.write(`  fixed rate ${server.name.padEnd(14)} ${Math.round(result.rps)} req/s, p99 ${result.p99Ms.toFixed(2)} ms\n`);
+}
+
+/** The GET scenarios, identical for the baseline and data-service. */
+async function readScenarios(server: Server, prefix: string) {
+  await load(server, 'hits', { mode: 'cycle', ...HOT });
+  await load(server, '404', { mode: 'cycle', prefix: 'nobody-', first: 1, count: 1_000 });
+  // Warm the miss path on unknown names, empty this server's Redis keys, then ask each seeded
+  // user once: every request misses both tiers and reaches PostgreSQL.
+  await wrk(server.url, { mode: 'sequence', prefix: `warm-${runId}-`, first: 1 }, { connections: CONNECTIONS, seconds: WARMUP_SECONDS });
+  await deleteRedisKeys(prefix);
+  const misses = await load(server, 'misses', { mode: 'sequence', prefix: SEEDED_PREFIX, first: 1 }, null);
+  if (misses.issued > MISS_LIMIT) notes.push(`${server.name}: the miss run asked ${misses.issued} names, past the ${MISS_LIMIT} that are never cached beforehand`);
+  await fixedRate(server);
+}
+
+async function main() {
+  if (!existsSync('dist/services/data/src/main.js')) throw new Error('run `npm run build` first (npm run bench does)');
+  const wrkVersion = ensureWrk();
+  process.stdout.write(`bench ${runId}: ${cores} cores, node ${process.version}, ${wrkVersion}; logs in ${logDir}\n`);
+
+  await createDatabase(database);
+  const seedMs = await migrateAndSeed(database);
+  process.stdout.write(`database ${database}: migrated and seeded ${SEED_USERS} users in ${Math.round(seedMs)} ms\n`);
+
+  const ceiling = await start('ceiling', 'bench/ceiling-server.ts', PORTS.ceiling, {});
+  await measureServer(ceiling, async () => {
+    await load(ceiling, 'hits', { mode: 'cycle', ...HOT });
+    await fixedRate(ceiling);
+  });
+  await stop(ceiling);
+
+  const baselinePrefix = `${redisPrefix}baseline:`;
+  const baseline = await start('baseline', 'bench/baseline-server.ts', PORTS.baseline, { REDIS_KEY_PREFIX: baselinePrefix });
+  await measureServer(baseline, () => readScenarios(baseline, baselinePrefix));
+  await stop(baseline);
+
+  const dataPrefix = `${redisPrefix}data:`;
+  const data = await start('data-service', 'dist/services/data/src/main.js', PORTS.data, { REDIS_KEY_PREFIX: dataPrefix, LOG_LEVEL: 'info' });
+  await measureServer(data, () => readScenarios(data, dataPrefix));
+  await stop(data);
+
+  // data-service is stopped first: it would otherwise spend the servers' core on every NOTIFY.
+  const user = await start('user-service', 'dist/services/user/src/main.js', PORTS.user, { REDIS_KEY_PREFIX: `${redisPrefix}user:`, LOG_LEVEL: 'info' });
+  await measureServer(user, async () => {
+    await load(user, 'register', { mode: 'register', prefix: `reg-${runId}-` }, { mode: 'register', prefix: `regwarm-${runId}-` });
+  });
+  await stop(user);
+
+  const [command, argv] = pinned(pinning.server, process.execPath, ['bench/insert-loop.ts']);
+  const output = await runCommand(command, argv, pgEnv(database, {
+    CONCURRENCY: String(CONNECTIONS),
+    WARMUP_MS: String(WARMUP_SECONDS * 1000),
+    DURATION_MS: String(SECONDS * 1000),
+    NAME_PREFIX: `insert-${runId}-`,
+  }), (SECONDS + WARMUP_SECONDS + 30) * 1000);
+  const inserts = parseResult<{ rps: number; p50Ms: number; p99Ms: number; requests: number; errors: number }>(output, 'insert loop');
+  measured.push({ scenario: 'register', server: 'insert loop', rps: inserts.rps, p50Ms: inserts.p50Ms, p99Ms: inserts.p99Ms, requests: inserts.requests, non2xx: inserts.errors, socketErrors: 0, issued: 0 });
+  process.stdout.write(`  register   insert loop    ${Math.round(inserts.rps)} req/s, p50 ${inserts.p50Ms.toFixed(2)} ms, p99 ${inserts.p99Ms.toFixed(2)} ms\n`);
+
+  const report = renderReport({
+    measured,
+    facts,
+    notes,
+    machine: {
+      cores,
+      cpu: cpuModel(),
+      node: process.version,
+      loadGenerator: `${wrkVersion.split(' [')[0]} (1 thread, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${SECONDS} s measured); fixed rate: bench/constant-rate.ts (open loop)`,
+      date: new Date().toISOString(),
+    },
+  });
+  process.stdout.write(`\n${report}`);
+  writeFileSync('bench/RESULTS.md', report);
+  process.stdout.write('\nwritten to bench/RESULTS.md\n');
+}
+
+function cpuModel(): string {
+  const match = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return match?.[1]?.trim() ?? 'unknown';
+}
+
+async function cleanUp() {
+  for (const server of servers) await server.stop().catch(() => {});
+  killAll();
+  await dropDatabase(database).catch((error: unknown) => process.stderr.write(`could not drop ${database}: ${(error as Error).message}\n`));
+  await deleteRedisKeys(redisPrefix).catch((error: unknown) => process.stderr.write(`could not remove ${redisPrefix}*: ${(error as Error).message}\n`));
+}
+
+let cleaning: Promise<void> | undefined;
+const finish = (code: number) => {
+  cleaning ??= cleanUp().finally(() => process.exit(code));
+  return cleaning;
+};
+process.once('SIGINT', () => void finish(130));
+process.once('SIGTERM', () => void finish(143));
+const watchdog = setTimeout(() => {
+  process.stderr.write(`benchmark still running after ${WATCHDOG_MS / 60_000} minutes; stopping\n`);
+  void finish(1);
+}, WATCHDOG_MS);
+
+try {
+  await main();
+  clearTimeout(watchdog);
+  await finish(0);
+} catch (error) {
+  process.stderr.write(`benchmark failed: ${(error as Error).stack ?? error}\nserver logs: ${logDir}\n`);
+  await finish(1);
+}
