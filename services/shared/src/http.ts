@@ -60,12 +60,13 @@ export function createServiceApp({ logger, metrics }: ServiceAppOptions): OpenAP
       'request',
     );
   });
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => problem(c, { status: 413, detail: `request body is larger than ${MAX_BODY_BYTES} bytes` }),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => problem(c, { status: 413, detail: `request body is larger than ${MAX_BODY_BYTES} bytes` }),
+  });
+  // No route reads a GET or HEAD body, and asking whether one exists builds a full Request per
+  // read (a sixth of a cache hit's CPU in the profile).
+  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
 
   app.get('/metrics', async (c) => {
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
