@@ -19,7 +19,7 @@ NPM          ?= npm
 # The k8s-dev scripts read the same settings.
 export RELEASE NAMESPACE TAG KIND_CLUSTER
 
-.PHONY: help run test deps dev deploy undeploy images load kind-up kind-down minikube-up port-forward e2e bench clean
+.PHONY: help run test test-images deps dev deploy undeploy images load kind-up kind-down minikube-up port-forward e2e bench clean
 
 help: ## List the targets (the default)
 	@echo "Usage: make <target> [RELEASE=$(RELEASE)] [NAMESPACE=$(NAMESPACE)] [TAG=$(TAG)] [KIND_CLUSTER=$(KIND_CLUSTER)]"
@@ -33,6 +33,9 @@ test: ## Start PostgreSQL and Redis if needed, then build, typecheck and run eve
 	scripts/local-services.sh
 	[ -d node_modules ] || $(NPM) ci --no-audit --no-fund
 	$(NPM) test
+
+test-images: ## Build both images and run them hardened against local PostgreSQL and Redis
+	$(NPM) run test:images
 
 deps: ## Fetch the chart's postgresql and redis dependencies (helm dependency update)
 	$(HELM) dependency update helm

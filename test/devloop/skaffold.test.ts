@@ -6,7 +6,7 @@ import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderChart, type KubeObject } from './support/render-chart.ts';
-import { repoRoot, sharedDir } from './support/repo.ts';
+import { repoRoot } from './support/repo.ts';
 
 interface HelmRelease {
   name: string;
@@ -26,9 +26,9 @@ interface SkaffoldConfig {
 const skaffold = parse(readFileSync(path.join(repoRoot, 'skaffold.yaml'), 'utf8')) as SkaffoldConfig;
 const release = skaffold.deploy.helm.releases[0]!;
 
-// The schema is skaffold's own (`skaffold schema get skaffold/v4beta14`); it is not vendored in
-// the repo. SKAFFOLD_SCHEMA points at another copy.
-const schemaPath = process.env.SKAFFOLD_SCHEMA || path.join(sharedDir, 'schemas', 'skaffold-v4beta14.json');
+// skaffold's own schema (`skaffold schema get skaffold/v4beta14`, Apache-2.0), kept with the tests
+// so they need nothing outside the repository. SKAFFOLD_SCHEMA points at another copy.
+const schemaPath = process.env.SKAFFOLD_SCHEMA || path.join(repoRoot, 'test/devloop/fixtures/skaffold-v4beta14.json');
 
 describe('skaffold.yaml', () => {
   it('is valid against the skaffold/v4beta14 JSON schema', () => {
