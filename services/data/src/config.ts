@@ -10,8 +10,6 @@ export const dataEnv = commonEnv.extend({
   LOCAL_CACHE_TTL_MS: env.nonNegativeInt.default(2_000),
   LOCAL_CACHE_MAX_ENTRIES: env.positiveInt.default(10_000),
   LOCAL_CACHE_MAX_BYTES: env.positiveInt.default(32 * 1024 * 1024),
-  /** A Redis command slower than this counts as a failure and the request goes to PostgreSQL. */
-  REDIS_COMMAND_TIMEOUT_MS: env.positiveInt.default(200),
 });
 
 export type DataConfig = typeof dataEnv._output;

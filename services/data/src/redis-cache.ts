@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { CacheMetrics } from '../../shared/src/metrics.ts';
+import { evictUser, userCacheKeys } from '../../shared/src/redis.ts';
 import type { User } from '../../shared/src/user-schema.ts';
 
 /** What Redis said about a name. `generation` must be handed back to `fill`. */
@@ -19,7 +20,6 @@ export interface RedisCacheOptions {
 }
 
 const ABSENT = '-';
-const GENERATION_TTL_MS = 60 * 60 * 1000;
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
 
@@ -40,8 +40,7 @@ export type RedisCache = ReturnType<typeof createRedisCache>;
  * short, growing back-off during which requests skip Redis instead of waiting on it.
  */
 export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeconds, logger, metrics }: RedisCacheOptions) {
-  const valueKey = (name: string) => `${keyPrefix}user:${name}`;
-  const generationKey = (name: string) => `${keyPrefix}gen:${name}`;
+  const keys = userCacheKeys(keyPrefix);
 
   let skipUntil = 0;
   let backoffMs = FIRST_BACKOFF_MS;
@@ -97,7 +96,7 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
     async lookup(name: string): Promise<RedisLookup> {
       if (!usable()) return { state: 'skipped' };
       try {
-        const [value, generation] = await redis.mget(valueKey(name), generationKey(name));
+        const [value, generation] = await redis.mget(keys.value(name), keys.generation(name));
         succeeded();
         if (value === null || value === undefined) return { state: 'miss', generation: generation ?? '' };
         return { state: 'hit', user: value === ABSENT ? null : (JSON.parse(value) as User) };
@@ -111,7 +110,7 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
       if (!usable()) return;
       const ttlMs = (user ? ttlSeconds : negativeTtlSeconds) * 1000;
       try {
-        await redis.eval(FILL_IF_GENERATION, 2, valueKey(name), generationKey(name), generation, user ? JSON.stringify(user) : ABSENT, ttlMs);
+        await redis.eval(FILL_IF_GENERATION, 2, keys.value(name), keys.generation(name), generation, user ? JSON.stringify(user) : ABSENT, ttlMs);
         succeeded();
       } catch (error) {
         failed(error);
@@ -127,21 +126,10 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
         mustFlush = true;
         return;
       }
-      redis
-        .multi()
-        .incr(generationKey(name))
-        .pexpire(generationKey(name), GENERATION_TTL_MS)
-        .del(valueKey(name))
-        .exec()
-        .then(
-          (results) => {
-            if (results?.some(([error]) => error)) throw results.find(([error]) => error)![0];
-          },
-        )
-        .catch((error: unknown) => {
-          mustFlush = true;
-          failed(error);
-        });
+      evictUser(redis, keys, name).catch((error: unknown) => {
+        mustFlush = true;
+        failed(error);
+      });
     },
 
     /** Called when evictions may have been missed (e.g. the LISTEN connection dropped). */

@@ -1,4 +1,5 @@
 import { createSql } from '../../shared/src/db.ts';
+import { createRedis } from '../../shared/src/redis.ts';
 import type { Lifecycle, ReadinessReport } from '../../shared/src/health.ts';
 import { createLogger, type Logger } from '../../shared/src/logger.ts';
 import { cacheMetrics, createMetrics } from '../../shared/src/metrics.ts';
@@ -8,7 +9,6 @@ import { createDataApp, SERVICE } from './app.ts';
 import type { DataConfig } from './config.ts';
 import { listenForChanges } from './invalidation.ts';
 import { createLocalCache } from './local-cache.ts';
-import { createRedis } from './redis.ts';
 import { createRedisCache } from './redis-cache.ts';
 import { createUserLookup } from './user-lookup.ts';
 import { createUserQueries } from './user-queries.ts';
@@ -24,9 +24,7 @@ export async function startDataService(config: DataConfig, logger = createLogger
   metrics.dbPoolMax.set(config.PG_POOL_MAX);
   const lifecycle: Lifecycle = { shuttingDown: false };
 
-  const redis = createRedis(config);
-  // ioredis reports every failed reconnect as an 'error' event; the cache logs state changes instead.
-  redis.on('error', () => {});
+  const redis = createRedis(config, SERVICE);
 
   const queries = createUserQueries(sql, metrics);
   const cacheCounters = cacheMetrics(metrics);

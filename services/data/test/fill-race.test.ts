@@ -9,7 +9,7 @@ import { USERS_CHANNEL, type User } from '../../shared/src/user-schema.ts';
 import { dataEnv } from '../src/config.ts';
 import { listenForChanges, type InvalidationListener } from '../src/invalidation.ts';
 import { createLocalCache, type LocalCache } from '../src/local-cache.ts';
-import { createRedis } from '../src/redis.ts';
+import { createRedis } from '../../shared/src/redis.ts';
 import { createRedisCache } from '../src/redis-cache.ts';
 import { createUserLookup, type UserLookup } from '../src/user-lookup.ts';
 import { createUserQueries, type UserQueries } from '../src/user-queries.ts';
@@ -44,7 +44,7 @@ beforeAll(async () => {
   await migrate(db.sql, silent);
   config = parseEnv(dataEnv, testEnv(db.name, { LOCAL_CACHE_TTL_MS: 60_000 }));
   sql = createSql(config, 'fill-race-test');
-  redis = createRedis(config);
+  redis = createRedis(config, 'fill-race-test');
   const metrics = createMetrics('data-service');
   const counters = cacheMetrics(metrics);
   const real = createUserQueries(sql, metrics);

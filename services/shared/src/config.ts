@@ -36,6 +36,8 @@ export const commonEnv = z.object({
   REDIS_PASSWORD: z.string().optional(),
   REDIS_DB: nonNegativeInt.max(15).default(0),
   REDIS_KEY_PREFIX: z.string().default('users:'),
+  /** A Redis command slower than this counts as a failure; the request goes on without Redis. */
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.max(10_000).default(200),
 
   SHUTDOWN_DELAY_MS: nonNegativeInt.max(60_000).default(0),
   SHUTDOWN_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),

@@ -1,10 +1,12 @@
 import { createSql } from '../../shared/src/db.ts';
+import { createRedis } from '../../shared/src/redis.ts';
 import type { Lifecycle, ReadinessReport } from '../../shared/src/health.ts';
 import { createLogger, type Logger } from '../../shared/src/logger.ts';
 import { createMetrics } from '../../shared/src/metrics.ts';
 import { retryUntilDone } from '../../shared/src/retry.ts';
 import { startServer, type RunningServer } from '../../shared/src/server.ts';
 import { createUserApp, SERVICE } from './app.ts';
+import { createCacheEvictor, evictingWrites } from './cache-eviction.ts';
 import type { UserConfig } from './config.ts';
 import { migrate, schemaIsCurrent, seedDemoUsers } from './migrate.ts';
 import { createUserStore } from './users.ts';
@@ -22,18 +24,21 @@ export async function startUserService(config: UserConfig, logger = createLogger
   metrics.dbPoolMax.set(config.PG_POOL_MAX);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const stopping = new AbortController();
+  const redis = createRedis(config, SERVICE);
+  const evictor = createCacheEvictor(redis, config.REDIS_KEY_PREFIX, logger);
 
   let schemaReady = false;
   const readiness = async (): Promise<ReadinessReport> => {
     try {
       schemaReady ||= await schemaIsCurrent(sql);
-      return { ready: schemaReady, checks: { postgres: 'up', schema: schemaReady ? 'up' : 'missing' } };
+      // Redis is reported, never required: writes go on without it.
+      return { ready: schemaReady, checks: { postgres: 'up', schema: schemaReady ? 'up' : 'missing', redis: evictor.state() } };
     } catch {
-      return { ready: false, checks: { postgres: 'down', schema: 'unknown' } };
+      return { ready: false, checks: { postgres: 'down', schema: 'unknown', redis: evictor.state() } };
     }
   };
 
-  const app = createUserApp({ users: createUserStore(sql, metrics), logger, metrics, lifecycle, readiness });
+  const app = createUserApp({ users: evictingWrites(createUserStore(sql, metrics), evictor), logger, metrics, lifecycle, readiness });
   const server = await startServer({
     fetch: app.fetch,
     port: config.PORT,
@@ -44,7 +49,7 @@ export async function startUserService(config: UserConfig, logger = createLogger
     close: async () => {
       stopping.abort();
       await migrated;
-      await sql.end({ timeout: 5 });
+      await Promise.all([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);
     },
   });
 
