@@ -18,6 +18,15 @@ export function createLogger(service: string, level: string, destination?: pino.
         censor: '[redacted]',
       },
     },
-    destination,
+    destination ?? batchedStdout(),
   );
+}
+
+/**
+ * stdout written in batches of about 4 KB instead of one write(2) per line (a twentieth of a cache
+ * hit's CPU went to those writes). A quiet service still flushes every 250 ms, and pino flushes
+ * what is left when the process exits, on a signal or a crash; only a SIGKILL can lose a batch.
+ */
+function batchedStdout(): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });
 }
