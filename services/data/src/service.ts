@@ -81,11 +81,9 @@ export async function startDataService(config: DataConfig, logger = createLogger
   const app = createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness });
   const server = await startServer({
     fetch: app.fetch,
-    port: config.PORT,
+    config,
     logger,
     lifecycle,
-    shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     close: async () => {
       await listener.close();
       await Promise.all([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);

@@ -1,4 +1,4 @@
-import type { Sql } from '../../shared/src/db.ts';
+import { queryTracker, type Sql } from '../../shared/src/db.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import { toUser, type User, type UserRow } from '../../shared/src/user-schema.ts';
 
@@ -15,14 +15,7 @@ export interface UserQueries {
 
 /** Read-only access to the users table (postgres.js prepares each statement once per connection). */
 export function createUserQueries(sql: Sql, metrics: Metrics): UserQueries {
-  const tracked = async <T>(query: Promise<T>): Promise<T> => {
-    metrics.dbQueriesInFlight.inc();
-    try {
-      return await query;
-    } finally {
-      metrics.dbQueriesInFlight.dec();
-    }
-  };
+  const tracked = queryTracker(metrics);
 
   return {
     async findByName(name) {

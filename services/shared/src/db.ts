@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import type { CommonConfig } from './config.ts';
+import type { Metrics } from './metrics.ts';
 
 export type Sql = postgres.Sql;
 
@@ -62,4 +63,16 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return false;
   return unavailableCodes.has(code) || code.startsWith('08');
+}
+
+/** Wraps queries so the pool-use gauge counts each while it holds or waits for a connection. */
+export function queryTracker(metrics: Metrics) {
+  return async <T>(query: Promise<T>): Promise<T> => {
+    metrics.dbQueriesInFlight.inc();
+    try {
+      return await query;
+    } finally {
+      metrics.dbQueriesInFlight.dec();
+    }
+  };
 }

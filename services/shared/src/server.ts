@@ -2,18 +2,15 @@ import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CommonConfig } from './config.ts';
 import type { Lifecycle } from './health.ts';
 import type { Logger } from './logger.ts';
 
 export interface ServeOptions {
   fetch: (request: Request) => Response | Promise<Response>;
-  port: number;
+  config: Pick<CommonConfig, 'SHUTDOWN_DELAY_MS' | 'SHUTDOWN_TIMEOUT_MS'> & { PORT: number };
   logger: Logger;
   lifecycle: Lifecycle;
-  /** Time between failing readiness and closing the listener, so endpoints drop this pod first. */
-  shutdownDelayMs: number;
-  /** Bound on waiting for in-flight requests before connections are cut. */
-  shutdownTimeoutMs: number;
   /** Closes pools and other clients once no request is left. */
   close: () => Promise<void>;
 }
@@ -26,20 +23,24 @@ export interface RunningServer {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { logger, lifecycle } = options;
+  // SHUTDOWN_DELAY_MS: between failing readiness and closing the listener, so endpoints drop this
+  // pod first. SHUTDOWN_TIMEOUT_MS: bound on waiting for requests in flight.
+  const { PORT: port, SHUTDOWN_DELAY_MS: delayMs, SHUTDOWN_TIMEOUT_MS: timeoutMs } = options.config;
   const server = await new Promise<Server>((resolve, reject) => {
-    const created = serve({ fetch: options.fetch, port: options.port }, () => resolve(created as Server)) as Server;
+    const created = serve({ fetch: options.fetch, port }, () => resolve(created as Server)) as Server;
     created.once('error', reject);
   });
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ port }, 'listening');
+  // With PORT=0 the OS picked the port.
+  const boundPort = (server.address() as AddressInfo).port;
+  logger.info({ port: boundPort }, 'listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= shutdown());
 
   async function shutdown(): Promise<void> {
     lifecycle.shuttingDown = true;
-    logger.info({ delayMs: options.shutdownDelayMs }, 'shutting down: readiness now fails');
-    if (options.shutdownDelayMs > 0) await sleep(options.shutdownDelayMs);
+    logger.info({ delayMs }, 'shutting down: readiness now fails');
+    if (delayMs > 0) await sleep(delayMs);
 
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // close() stops accepting and drops idle keep-alive sockets once; sockets still busy become
@@ -47,18 +48,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const sweeper = setInterval(() => server.closeIdleConnections(), 50);
     const timedOut = await Promise.race([
       closed.then(() => false),
-      sleep(options.shutdownTimeoutMs).then(() => true),
+      sleep(timeoutMs).then(() => true),
     ]);
     clearInterval(sweeper);
     if (timedOut) {
-      logger.warn({ timeoutMs: options.shutdownTimeoutMs }, 'requests still in flight at the shutdown bound; closing them');
+      logger.warn({ timeoutMs }, 'requests still in flight at the shutdown bound; closing them');
       server.closeAllConnections();
     }
     await options.close();
     logger.info('stopped');
   }
 
-  return { port, stop };
+  return { port: boundPort, stop };
 }
 
 /** Runs the shutdown sequence on SIGTERM (Kubernetes) and SIGINT (Ctrl-C); node may be PID 1. */

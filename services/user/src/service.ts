@@ -41,11 +41,9 @@ export async function startUserService(config: UserConfig, logger = createLogger
   const app = createUserApp({ users: evictingWrites(createUserStore(sql, metrics), evictor), logger, metrics, lifecycle, readiness });
   const server = await startServer({
     fetch: app.fetch,
-    port: config.PORT,
+    config,
     logger,
     lifecycle,
-    shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     close: async () => {
       stopping.abort();
       await migrated;

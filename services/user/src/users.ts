@@ -1,4 +1,4 @@
-import type { Sql } from '../../shared/src/db.ts';
+import { queryTracker, type Sql } from '../../shared/src/db.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import { toUser, type User, type UserRow } from '../../shared/src/user-schema.ts';
 
@@ -10,14 +10,7 @@ export interface UserStore {
 }
 
 export function createUserStore(sql: Sql, metrics: Metrics): UserStore {
-  const tracked = async <T>(query: Promise<T>): Promise<T> => {
-    metrics.dbQueriesInFlight.inc();
-    try {
-      return await query;
-    } finally {
-      metrics.dbQueriesInFlight.dec();
-    }
-  };
+  const tracked = queryTracker(metrics);
 
   return {
     async create(name, info) {
