@@ -70,6 +70,17 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
       return flight.promise;
     },
 
+    /**
+     * A positive hit in the in-process tier, or undefined (then call get). Counts only hits, so
+     * a fall-through to get does not count the lookup twice.
+     */
+    peekLocal(name: string): User | undefined {
+      if (!coherent()) return undefined;
+      const user = local?.get(name)?.user;
+      if (user) metrics.lookups.inc({ tier: 'local', result: 'hit' });
+      return user ?? undefined;
+    },
+
     /** A NOTIFY said the name changed. */
     invalidate(name: string): void {
       metrics.invalidations.inc();

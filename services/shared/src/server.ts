@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommonConfig } from './config.ts';
@@ -13,6 +13,8 @@ export interface ServeOptions {
   lifecycle: Lifecycle;
   /** Closes pools and other clients once no request is left. */
   close: () => Promise<void>;
+  /** Answers a request before the app when it can (and returns true): data-service's cache hits. */
+  fastPath?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface RunningServer {
@@ -27,7 +29,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // pod first. SHUTDOWN_TIMEOUT_MS: bound on waiting for requests in flight.
   const { PORT: port, SHUTDOWN_DELAY_MS: delayMs, SHUTDOWN_TIMEOUT_MS: timeoutMs } = options.config;
   const server = await new Promise<Server>((resolve, reject) => {
-    const created = serve({ fetch: options.fetch, port }, () => resolve(created as Server)) as Server;
+    const { fastPath } = options;
+    const created = serve(
+      {
+        fetch: options.fetch,
+        port,
+        ...(fastPath && {
+          createServer: ((serverOptions: object, appListener: (req: IncomingMessage, res: ServerResponse) => void) =>
+            createServer(serverOptions, (req, res) => {
+              if (!fastPath(req, res)) appListener(req, res);
+            })) as typeof createServer,
+        }),
+      },
+      () => resolve(created as Server),
+    ) as Server;
     created.once('error', reject);
   });
   // With PORT=0 the OS picked the port.
