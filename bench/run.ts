@@ -117,7 +117,8 @@ async function main() {
   await stop(data);
 
   // data-service is stopped first: it would otherwise spend the servers' core on every NOTIFY.
-  const user = await start('user-service', 'dist/services/user/src/main.js', PORTS.user, { REDIS_KEY_PREFIX: `${redisPrefix}user:`, LOG_LEVEL: 'info' });
+  // user-service evicts written names from data-service's Redis keys, so it shares their prefix.
+  const user = await start('user-service', 'dist/services/user/src/main.js', PORTS.user, { REDIS_KEY_PREFIX: dataPrefix, LOG_LEVEL: 'info' });
   await measureServer(user, async () => {
     await load(user, 'register', { mode: 'register', prefix: `reg-${runId}-` }, { mode: 'register', prefix: `regwarm-${runId}-` });
   });
@@ -134,6 +135,7 @@ async function main() {
   measured.push({ scenario: 'register', server: 'insert loop', rps: inserts.rps, p50Ms: inserts.p50Ms, p99Ms: inserts.p99Ms, requests: inserts.requests, non2xx: inserts.errors, socketErrors: 0, issued: 0 });
   process.stdout.write(`  register   insert loop    ${Math.round(inserts.rps)} req/s, p50 ${inserts.p50Ms.toFixed(2)} ms, p99 ${inserts.p99Ms.toFixed(2)} ms\n`);
 
+  notes.push(`load average (1 min) at the start ${loadAtStart}, at the end ${loadAverage()}: other work on the machine shares the cores`);
   const report = renderReport({
     measured,
     facts,
@@ -150,6 +152,11 @@ async function main() {
   writeFileSync('bench/RESULTS.md', report);
   process.stdout.write('\nwritten to bench/RESULTS.md\n');
 }
+
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
+}
+const loadAtStart = loadAverage();
 
 function cpuModel(): string {
   const match = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
