@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestIdFrom, requestRecorder } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import type { UserLookup } from './user-lookup.ts';
@@ -13,6 +13,7 @@ import type { UserLookup } from './user-lookup.ts';
  * decoding) returns false and goes to the app.
  */
 export function createFastHits({ lookup, logger, metrics }: { lookup: UserLookup; logger: Logger; metrics: Metrics }) {
+  const record = requestRecorder(logger, metrics);
   return function answerFromLocalTier(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'GET') return false;
     const started = performance.now();
@@ -23,9 +24,7 @@ export function createFastHits({ lookup, logger, metrics }: { lookup: UserLookup
     const user = lookup.peekLocal(name);
     if (!user) return false;
 
-    // The rule of hono/request-id: a caller's id is kept when it is 1–255 of [A-Za-z0-9_=-].
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && VALID_REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
     const body = JSON.stringify({ ...user, cached: true });
     res.writeHead(200, {
       'content-type': 'application/json',
@@ -35,13 +34,10 @@ export function createFastHits({ lookup, logger, metrics }: { lookup: UserLookup
     });
     res.end(body);
 
-    const seconds = (performance.now() - started) / 1000;
-    metrics.httpDuration.observe({ method: 'GET', route: ROUTE, status: '200' }, seconds);
-    logger.info({ requestId, method: 'GET', path: req.url, route: ROUTE, status: 200, ms: Math.round(seconds * 10_000) / 10 }, 'request');
+    record({ requestId, method: 'GET', path: req.url!, route: ROUTE, status: 200, seconds: (performance.now() - started) / 1000 });
     return true;
   };
 }
 
 const ROUTE = '/user/:name';
 const PLAIN_USER_PATH = /^\/user\/([A-Za-z0-9._~-]{1,100})$/;
-const VALID_REQUEST_ID = /^[\w\-=]{1,255}$/;

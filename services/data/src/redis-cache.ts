@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { CacheMetrics } from '../../shared/src/metrics.ts';
-import { evictUser, userCacheKeys } from '../../shared/src/redis.ts';
+import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redis.ts';
 import type { User } from '../../shared/src/user-schema.ts';
 
 /** What Redis said about a name. `generation` must be handed back to `fill`. */
@@ -11,7 +10,7 @@ export type RedisLookup =
   | { state: 'skipped' };
 
 export interface RedisCacheOptions {
-  redis: Redis;
+  redis: CacheRedis;
   keyPrefix: string;
   ttlSeconds: number;
   negativeTtlSeconds: number;
@@ -22,16 +21,6 @@ export interface RedisCacheOptions {
 const ABSENT = '-';
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
-
-// Fill only if no invalidation ran since the lookup: a reader that fetched the old row before a
-// write committed must not put it back after the write's eviction.
-const FILL_IF_GENERATION = `
-local current = redis.call('GET', KEYS[2]) or ''
-if current == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  return 1
-end
-return 0`;
 
 export type RedisCache = ReturnType<typeof createRedisCache>;
 
@@ -110,7 +99,7 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
       if (!usable()) return;
       const ttlMs = (user ? ttlSeconds : negativeTtlSeconds) * 1000;
       try {
-        await redis.eval(FILL_IF_GENERATION, 2, keys.value(name), keys.generation(name), generation, user ? JSON.stringify(user) : ABSENT, ttlMs);
+        await redis.fillUserIfGeneration(keys.value(name), keys.generation(name), generation, user ? JSON.stringify(user) : ABSENT, ttlMs);
         succeeded();
       } catch (error) {
         failed(error);

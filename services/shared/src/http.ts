@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -44,21 +45,15 @@ export function createServiceApp({ logger, metrics }: ServiceAppOptions): OpenAP
     },
   });
 
-  app.use(requestId());
+  const record = requestRecorder(logger, metrics);
+  app.use(requestId({ limitLength: REQUEST_ID_MAX }));
   app.use(async (c, next) => {
     const started = performance.now();
-    const log = logger.child({ requestId: c.get('requestId') });
-    c.set('log', log);
+    const id = c.get('requestId');
+    c.set('log', logger.child({ requestId: id }));
     await next();
     const seconds = (performance.now() - started) / 1000;
-    const route = routeLabel(c);
-    metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
-    // Probes and scrapes every few seconds would drown the useful lines.
-    const level = route.startsWith('/health') || route === '/metrics' ? 'debug' : 'info';
-    log[level](
-      { method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(seconds * 10_000) / 10 },
-      'request',
-    );
+    record({ requestId: id, method: c.req.method, path: c.req.path, route: routeLabel(c), status: c.res.status, seconds });
   });
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -75,6 +70,33 @@ export function createServiceApp({ logger, metrics }: ServiceAppOptions): OpenAP
   app.notFound((c) => problem(c, { status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }));
   app.onError((error, c) => handleError(error, c));
   return app;
+}
+
+const REQUEST_ID_MAX = 255;
+const REQUEST_ID_PATTERN = /^[\w\-=]+$/;
+
+/** hono/request-id's rule, for code that answers before the app: keep a sane caller id, else make one. */
+export function requestIdFrom(given: string | string[] | undefined): string {
+  return typeof given === 'string' && given.length <= REQUEST_ID_MAX && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
+
+export interface RequestRecord {
+  requestId: string;
+  method: string;
+  path: string;
+  route: string;
+  status: number;
+  seconds: number;
+}
+
+/** The access log line and the request metric, the same for the app and for any fast lane. */
+export function requestRecorder(logger: Logger, metrics: Metrics) {
+  return ({ requestId, method, path, route, status, seconds }: RequestRecord): void => {
+    metrics.httpDuration.observe({ method, route, status: String(status) }, seconds);
+    // Probes and scrapes every few seconds would drown the useful lines.
+    const level = route.startsWith('/health') || route === '/metrics' ? 'debug' : 'info';
+    logger[level]({ requestId, method, path, route, status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
+  };
 }
 
 function handleError(error: Error, c: Context<AppEnv>): Response {

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/src/logger.ts';
-import { evictUser, userCacheKeys } from '../../shared/src/redis.ts';
+import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redis.ts';
 import type { UserStore } from './users.ts';
 
 /**
@@ -9,7 +8,7 @@ import type { UserStore } from './users.ts';
  * them is listening (scaled to zero, restarting), which NOTIFY alone would leave to the TTL.
  * Best effort: a write never waits for Redis or fails because of it.
  */
-export function createCacheEvictor(redis: Redis, keyPrefix: string, logger: Logger) {
+export function createCacheEvictor(redis: CacheRedis, keyPrefix: string, logger: Logger) {
   const keys = userCacheKeys(keyPrefix);
   let failing = false;
 
