@@ -48,6 +48,9 @@ async function start(service: keyof typeof entry, overrides: Record<string, stri
   const port = await freePort();
   const running = run(service, testEnv(db.name, { PORT: port, ...overrides }));
   const url = `http://127.0.0.1:${port}`;
+  // Its own "listening" line first: the port was free a moment ago, but another test may have
+  // been handed it since, and that server's readiness is not this one's.
+  await waitFor(() => running.stdout().includes(`"port":${port},"msg":"listening"`), 10_000, 20);
   await waitFor(async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200, 10_000, 50);
   return { ...running, url };
 }

@@ -31,7 +31,11 @@ export class ProblemError extends Error {
   readonly problem: Problem;
 
   constructor(problem: Problem) {
+    // An answer, not a fault: nobody reads its stack, and capturing one was most of a 404's cost.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(problem.detail ?? problem.title ?? String(problem.status));
+    Error.stackTraceLimit = limit;
     this.problem = problem;
   }
 }
