@@ -3,17 +3,10 @@
 // Redis asked on every request. No framework, no logs, no metrics, no in-process tier.
 import http from 'node:http';
 import { Redis } from 'ioredis';
-import postgres from 'postgres';
+import { poolFromEnv } from './stats.ts';
 
 const env = process.env;
-const sql = postgres({
-  host: env.PGHOST ?? '127.0.0.1',
-  port: Number(env.PGPORT ?? 5432),
-  database: env.PGDATABASE ?? 'postgres',
-  username: env.PGUSER ?? 'postgres',
-  password: env.PGPASSWORD || undefined,
-  max: Number(env.PG_POOL_MAX ?? 10),
-});
+const sql = poolFromEnv(env);
 const redis = new Redis({ host: env.REDIS_HOST ?? '127.0.0.1', port: Number(env.REDIS_PORT ?? 6379) });
 const prefix = env.REDIS_KEY_PREFIX ?? 'baseline:';
 const TTL_SECONDS = 300;

@@ -3,7 +3,7 @@
 // latency. Raw keep-alive sockets and a minimal response parser keep the generator itself cheap.
 // Usage: node constant-rate.ts URL RATE SECONDS PATH_PREFIX FIRST COUNT
 import net from 'node:net';
-import { percentile } from './stats.ts';
+import { printResult } from './stats.ts';
 
 const [base, rateArg, secondsArg, pathPrefix, firstArg, countArg] = process.argv.slice(2);
 const target = new URL(base!);
@@ -101,16 +101,6 @@ const deadline = setTimeout(() => allSettled(), (Number(secondsArg) + 10) * 1000
 await finished;
 clearTimeout(deadline);
 const seconds = (performance.now() - startedAt) / 1000;
-latencies.sort((a, b) => a - b);
-process.stdout.write(
-  `BENCH_RESULT ${JSON.stringify({
-    requests: latencies.length,
-    rps: latencies.length / seconds,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    maxMs: latencies.at(-1),
-    failures: failures + (total - settled),
-  })}\n`,
-);
+printResult(latencies, seconds, { maxMs: latencies.reduce((max, ms) => Math.max(max, ms), 0), failures: failures + (total - settled) });
 for (const connection of idle) connection.socket.destroy();
 process.exit(0);

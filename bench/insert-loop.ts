@@ -1,7 +1,6 @@
 // The baseline for POST /register: the same insert user-service runs, issued by CONCURRENCY
 // workers in a loop on a bare postgres.js pool of the same size. Prints one JSON line.
-import postgres from 'postgres';
-import { percentile } from './stats.ts';
+import { poolFromEnv, printResult } from './stats.ts';
 
 const env = process.env;
 const concurrency = Number(env.CONCURRENCY ?? 64);
@@ -9,15 +8,7 @@ const warmupMs = Number(env.WARMUP_MS ?? 2_000);
 const durationMs = Number(env.DURATION_MS ?? 10_000);
 const prefix = env.NAME_PREFIX ?? `insert-${process.pid}-`;
 
-const sql = postgres({
-  host: env.PGHOST ?? '127.0.0.1',
-  port: Number(env.PGPORT ?? 5432),
-  database: env.PGDATABASE ?? 'postgres',
-  username: env.PGUSER ?? 'postgres',
-  password: env.PGPASSWORD || undefined,
-  max: Number(env.PG_POOL_MAX ?? 10),
-  onnotice: () => {},
-});
+const sql = poolFromEnv(env);
 
 let next = 0;
 async function run(untilMs: number, latencies?: number[]): Promise<number> {
@@ -47,14 +38,5 @@ const latencies: number[] = [];
 const started = performance.now();
 const errors = await run(started + durationMs, latencies);
 const seconds = (performance.now() - started) / 1000;
-latencies.sort((a, b) => a - b);
-process.stdout.write(
-  `BENCH_RESULT ${JSON.stringify({
-    requests: latencies.length,
-    rps: latencies.length / seconds,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    errors,
-  })}\n`,
-);
+printResult(latencies, seconds, { errors });
 await sql.end({ timeout: 1 });
