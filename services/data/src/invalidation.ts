@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PgOptions, Sql } from '../../shared/src/db.ts';
+import { withTimeout } from '../../shared/src/time.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 
 export interface InvalidationHandlers {
@@ -18,6 +19,7 @@ export interface InvalidationListener {
 }
 
 const HEARTBEAT_MS = 5_000;
+const ANSWER_TIMEOUT_MS = 2_000;
 const MAX_RETRY_MS = 5_000;
 
 /**
@@ -29,29 +31,44 @@ export function listenForChanges(
   channel: string,
   handlers: InvalidationHandlers,
   logger: Logger,
+  { heartbeatMs = HEARTBEAT_MS, timeoutMs = ANSWER_TIMEOUT_MS } = {},
 ): InvalidationListener {
   let listening = false;
   let everListened = false;
   let closed = false;
   let wake: (() => void) | undefined;
+  let connection: Sql | undefined;
 
-  const sql = connect({
-    max: 1,
-    idle_timeout: 0,
-    max_lifetime: 0,
-    onclose: () => lost(),
-    // Not in postgres.js's types, but the documented hook its own sql.listen is built on.
-    ...{
-      onnotify: (notifiedChannel: string, payload: string) => {
-        if (notifiedChannel === channel) handlers.onChange(payload);
+  function open(): Sql {
+    const sql: Sql = connect({
+      max: 1,
+      idle_timeout: 0,
+      max_lifetime: 0,
+      // A connection given up on may still report its close later; only the current one counts.
+      onclose: () => {
+        if (sql === connection) lost('connection closed');
       },
-    },
-  });
+      // Not in postgres.js's types, but the documented hook its own sql.listen is built on.
+      ...{
+        onnotify: (notifiedChannel: string, payload: string) => {
+          if (notifiedChannel === channel) handlers.onChange(payload);
+        },
+      },
+    });
+    return sql;
+  }
 
-  function lost() {
+  /** Drops a connection that stopped answering; the next attempt opens a new one. */
+  function abandon() {
+    const stale = connection;
+    connection = undefined;
+    stale?.end({ timeout: 0 }).catch(() => {});
+  }
+
+  function lost(reason: string) {
     if (!listening) return;
     listening = false;
-    logger.warn('LISTEN connection lost; serving from PostgreSQL only until it is back');
+    logger.warn({ reason }, 'LISTEN connection lost; serving from PostgreSQL only until it is back');
     handlers.onLost();
     wake?.();
   }
@@ -60,7 +77,8 @@ export function listenForChanges(
     for (let delay = 100; !closed; ) {
       if (!listening) {
         try {
-          await sql.unsafe(`listen "${channel.replace(/"/g, '""')}"`);
+          connection ??= open();
+          await withTimeout(connection.unsafe(`listen "${channel.replace(/"/g, '""')}"`), timeoutMs);
           listening = true;
           delay = 100;
           if (everListened) {
@@ -70,19 +88,26 @@ export function listenForChanges(
           everListened = true;
         } catch (error) {
           if (closed) break;
+          abandon();
           logger.warn({ err: { message: (error as Error).message }, retryInMs: delay }, 'LISTEN failed; retrying');
           await sleep(delay);
           delay = Math.min(delay * 2, MAX_RETRY_MS);
           continue;
         }
       }
-      // A heartbeat notices a dead connection that TCP has not reported yet.
+      // A heartbeat notices a connection that died without TCP telling us (a silent network).
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, HEARTBEAT_MS).unref();
+        setTimeout(resolve, heartbeatMs).unref();
       });
       wake = undefined;
-      if (listening && !closed) await sql`select 1`.catch(() => lost());
+      if (!listening || closed) continue;
+      try {
+        await withTimeout(connection!`select 1`, timeoutMs);
+      } catch {
+        lost('heartbeat unanswered');
+        abandon();
+      }
     }
   })();
 
@@ -94,7 +119,9 @@ export function listenForChanges(
       closed = true;
       listening = false;
       wake?.();
-      await sql.end({ timeout: 1 });
+      const last = connection;
+      connection = undefined;
+      await last?.end({ timeout: 1 });
       await loop;
     },
   };

@@ -1,6 +1,6 @@
 import { createSql } from '../../shared/src/db.ts';
 import { createRedis } from '../../shared/src/redis.ts';
-import type { Lifecycle, ReadinessReport } from '../../shared/src/health.ts';
+import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
 import { createLogger, type Logger } from '../../shared/src/logger.ts';
 import { cacheMetrics, createMetrics } from '../../shared/src/metrics.ts';
 import { startServer, type RunningServer } from '../../shared/src/server.ts';
@@ -27,7 +27,7 @@ export async function startDataService(config: DataConfig, logger = createLogger
 
   const redis = createRedis(config, SERVICE);
 
-  const queries = createUserQueries(sql, metrics);
+  const queries = createUserQueries(sql, metrics, config.PG_QUERY_TIMEOUT_MS);
   const cacheCounters = cacheMetrics(metrics);
   const redisCache = createRedisCache({
     redis,
@@ -57,18 +57,14 @@ export async function startDataService(config: DataConfig, logger = createLogger
     onResumed: () => lookup.forgetAll(),
   }, logger);
 
-  let schemaReady = false;
+  const postgresReady = postgresReadiness(sql, usersTableExists);
   const readiness = async (): Promise<ReadinessReport> => {
-    const redisState = redisCache.state();
-    try {
-      schemaReady ||= await usersTableExists();
-    } catch {
-      return { ready: false, checks: { postgres: 'down', schema: 'unknown', listener: state(listener.listening), redis: redisState } };
-    }
+    const { ready, checks } = await postgresReady();
     return {
-      // Redis is reported, never required: without it requests are answered from PostgreSQL.
-      ready: schemaReady && listener.listening,
-      checks: { postgres: 'up', schema: schemaReady ? 'up' : 'missing', listener: state(listener.listening), redis: redisState },
+      // Serving needs PostgreSQL and the LISTEN connection; Redis is reported, never required:
+      // without it requests are answered from PostgreSQL.
+      ready: ready && listener.listening,
+      checks: { ...checks, listener: listener.listening ? 'up' : 'down', redis: redisCache.state() },
     };
   };
 
@@ -94,4 +90,3 @@ export async function startDataService(config: DataConfig, logger = createLogger
   return { ...server, logger };
 }
 
-const state = (up: boolean) => (up ? 'up' : 'down');

@@ -14,8 +14,8 @@ export interface UserQueries {
 }
 
 /** Read-only access to the users table (postgres.js prepares each statement once per connection). */
-export function createUserQueries(sql: Sql, metrics: Metrics): UserQueries {
-  const tracked = queryTracker(metrics);
+export function createUserQueries(sql: Sql, metrics: Metrics, queryTimeoutMs: number): UserQueries {
+  const tracked = queryTracker(metrics, queryTimeoutMs);
 
   return {
     async findByName(name) {

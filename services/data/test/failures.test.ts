@@ -127,7 +127,9 @@ describe('PostgreSQL down and back', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('2');
     expect(res.headers.get('content-type')).toBe('application/problem+json');
-    expect((await readiness()).status).toBe(503);
+    const ready = await readiness();
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks).toMatchObject({ postgres: 'down', listener: 'down' });
     expect((await fetch(`${service!.url}/health`)).status).toBe(200);
 
     await proxy.restore();

@@ -47,7 +47,7 @@ beforeAll(async () => {
   redis = createRedis(config, 'fill-race-test');
   const metrics = createMetrics('data-service');
   const counters = cacheMetrics(metrics);
-  const real = createUserQueries(sql, metrics);
+  const real = createUserQueries(sql, metrics, config.PG_QUERY_TIMEOUT_MS);
   const gated: UserQueries = {
     ...real,
     async findByName(name) {

@@ -28,6 +28,8 @@ export const commonEnv = z.object({
   PGPASSWORD: z.string().optional(),
   PGSSLMODE: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('disable'),
   PG_POOL_MAX: positiveInt.max(100).default(10),
+  /** A query not answered by then fails the request with 503 (and PostgreSQL cancels it too). */
+  PG_QUERY_TIMEOUT_MS: positiveInt.max(600_000).default(5_000),
 
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
   REDIS_HOST: z.string().default('127.0.0.1'),

@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import type { CommonConfig } from './config.ts';
 import type { Metrics } from './metrics.ts';
+import { TimeoutError, withTimeout } from './time.ts';
 
 export type Sql = postgres.Sql;
 
@@ -12,10 +13,15 @@ export function pgOptions(config: CommonConfig, applicationName: string): PgOpti
     max: config.PG_POOL_MAX,
     // Fail fast when PostgreSQL is away: requests answer 503 instead of queueing for 30 s.
     connect_timeout: 3,
+    // postgres.js waits before reconnecting, up to 20 s after repeated failures, and a query
+    // waits with it. Capped at 1 s, requests answer 503 promptly during an outage and the pool
+    // is back within a second of PostgreSQL.
+    backoff: (retries) => Math.min(0.05 * 2 ** retries, 1),
     idle_timeout: 60,
     max_lifetime: 30 * 60,
     onnotice: () => {},
-    connection: { application_name: applicationName },
+    // The server gives up on a statement when the client does (see queryTracker).
+    connection: { application_name: applicationName, statement_timeout: config.PG_QUERY_TIMEOUT_MS },
   };
   if (!config.DATABASE_URL) {
     Object.assign(options, {
@@ -55,6 +61,8 @@ const unavailableCodes = new Set([
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
   '42P01', // undefined_table: the schema is not migrated yet
+  '57014', // query_canceled: statement_timeout
+  'QUERY_TIMEOUT',
 ]);
 
 /** True when an error means "PostgreSQL is not reachable right now", as opposed to a bug. */
@@ -65,12 +73,18 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return unavailableCodes.has(code) || code.startsWith('08');
 }
 
-/** Wraps queries so the pool-use gauge counts each while it holds or waits for a connection. */
-export function queryTracker(metrics: Metrics) {
+/**
+ * Wraps queries so the pool-use gauge counts each while it holds or waits for a connection, and
+ * so none waits forever: postgres.js can leave a query pending when its connection is reset just
+ * as the query is written. Past the timeout the caller gets a QUERY_TIMEOUT error (a 503).
+ */
+export function queryTracker(metrics: Metrics, timeoutMs: number) {
   return async <T>(query: Promise<T>): Promise<T> => {
     metrics.dbQueriesInFlight.inc();
     try {
-      return await query;
+      return await withTimeout(query, timeoutMs).catch((error: unknown) => {
+        throw error instanceof TimeoutError ? Object.assign(new Error(`query timed out after ${timeoutMs} ms`), { code: 'QUERY_TIMEOUT' }) : error;
+      });
     } finally {
       metrics.dbQueriesInFlight.dec();
     }

@@ -1,5 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Sql } from './db.ts';
 import type { AppEnv } from './http.ts';
+import { withTimeout } from './time.ts';
 
 export type CheckState = 'up' | 'down' | 'missing';
 
@@ -31,10 +33,19 @@ export function mountHealth(app: OpenAPIHono<AppEnv>, lifecycle: Lifecycle, read
   });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/**
+ * PostgreSQL's part of readiness: it answers, and the schema is there. The schema check runs
+ * until it first passes; after that a plain `select 1` keeps telling whether PostgreSQL answers.
+ */
+export function postgresReadiness(sql: Sql, schemaPresent: () => Promise<boolean>) {
+  let schemaReady = false;
+  return async (): Promise<{ ready: boolean; checks: { postgres: CheckState; schema: CheckState | 'unknown' } }> => {
+    try {
+      if (schemaReady) await sql`select 1`;
+      else schemaReady = await schemaPresent();
+      return { ready: schemaReady, checks: { postgres: 'up', schema: schemaReady ? 'up' : 'missing' } };
+    } catch {
+      return { ready: false, checks: { postgres: 'down', schema: schemaReady ? 'up' : 'unknown' } };
+    }
+  };
 }

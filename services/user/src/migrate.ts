@@ -11,6 +11,8 @@ const MIGRATION_LOCK = 724_311_001;
  */
 export async function migrate(sql: Sql, logger: Logger): Promise<string[]> {
   return sql.begin(async (tx) => {
+    // Waiting for another replica's migration, or a long DDL, is not a stuck query.
+    await tx`set local statement_timeout = 0`;
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     await tx`
       create table if not exists schema_migrations (

@@ -1,9 +1,9 @@
 import { createSql } from '../../shared/src/db.ts';
 import { createRedis } from '../../shared/src/redis.ts';
-import type { Lifecycle, ReadinessReport } from '../../shared/src/health.ts';
+import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
 import { createLogger, type Logger } from '../../shared/src/logger.ts';
 import { createMetrics } from '../../shared/src/metrics.ts';
-import { retryUntilDone } from '../../shared/src/retry.ts';
+import { retryUntilDone } from '../../shared/src/time.ts';
 import { startServer, type RunningServer } from '../../shared/src/server.ts';
 import { createUserApp, SERVICE } from './app.ts';
 import { createCacheEvictor, evictingWrites } from './cache-eviction.ts';
@@ -27,18 +27,14 @@ export async function startUserService(config: UserConfig, logger = createLogger
   const redis = createRedis(config, SERVICE);
   const evictor = createCacheEvictor(redis, config.REDIS_KEY_PREFIX, logger);
 
-  let schemaReady = false;
+  const postgresReady = postgresReadiness(sql, () => schemaIsCurrent(sql));
   const readiness = async (): Promise<ReadinessReport> => {
-    try {
-      schemaReady ||= await schemaIsCurrent(sql);
-      // Redis is reported, never required: writes go on without it.
-      return { ready: schemaReady, checks: { postgres: 'up', schema: schemaReady ? 'up' : 'missing', redis: evictor.state() } };
-    } catch {
-      return { ready: false, checks: { postgres: 'down', schema: 'unknown', redis: evictor.state() } };
-    }
+    const { ready, checks } = await postgresReady();
+    // Redis is reported, never required: writes go on without it.
+    return { ready, checks: { ...checks, redis: evictor.state() } };
   };
 
-  const app = createUserApp({ users: evictingWrites(createUserStore(sql, metrics), evictor), logger, metrics, lifecycle, readiness });
+  const app = createUserApp({ users: evictingWrites(createUserStore(sql, metrics, config.PG_QUERY_TIMEOUT_MS), evictor), logger, metrics, lifecycle, readiness });
   const server = await startServer({
     fetch: app.fetch,
     config,

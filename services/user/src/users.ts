@@ -9,8 +9,8 @@ export interface UserStore {
   remove(name: string): Promise<boolean>;
 }
 
-export function createUserStore(sql: Sql, metrics: Metrics): UserStore {
-  const tracked = queryTracker(metrics);
+export function createUserStore(sql: Sql, metrics: Metrics, queryTimeoutMs: number): UserStore {
+  const tracked = queryTracker(metrics, queryTimeoutMs);
 
   return {
     async create(name, info) {

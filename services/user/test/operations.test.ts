@@ -106,10 +106,12 @@ describe('errors', () => {
 describe('PostgreSQL unreachable and back', () => {
   it('answers 503 with Retry-After and fails readiness, then recovers by itself', async () => {
     const proxy = await new TcpProxy(PG.port, PG.host).start();
-    const service = await startUser(db.name, { PGPORT: proxy.port });
+    // A short query timeout: a query written just as the connection is reset may never be answered.
+    const service = await startUser(db.name, { PGPORT: proxy.port, PG_QUERY_TIMEOUT_MS: 1_000 });
     try {
       await service.migrated;
       expect((await postJson(`${service.url}/register`, { name: 'before-outage', info: '' })).status).toBe(201);
+      expect((await fetch(`${service.url}/health/ready`)).status).toBe(200);
 
       await proxy.cut();
       const res = await postJson(`${service.url}/register`, { name: 'during-outage', info: '' });
@@ -146,6 +148,29 @@ describe('PostgreSQL unreachable and back', () => {
       await service.stop();
       await proxy.close();
       await fresh.drop();
+    }
+  });
+
+  it('a query slower than PG_QUERY_TIMEOUT_MS answers 503, and PostgreSQL cancels it too', async () => {
+    const service = await startUser(db.name, { PG_QUERY_TIMEOUT_MS: 300 });
+    const tx = await db.sql.reserve();
+    try {
+      await service.migrated;
+      await tx`begin`;
+      await tx`lock table users in access exclusive mode`;
+      const res = await postJson(`${service.url}/register`, { name: 'blocked', info: '' });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('2');
+      // statement_timeout ends the server side as well: nothing of the service still waits.
+      await expect
+        .poll(async () => (await db.sql`select count(*)::int as n from pg_stat_activity where application_name = 'user-service' and wait_event_type = 'Lock'`)[0]!.n, { timeout: 2_000 })
+        .toBe(0);
+      await tx`rollback`;
+      expect(await db.sql`select 1 from users where name = 'blocked'`).toHaveLength(0);
+    } finally {
+      await tx`rollback`.catch(() => {});
+      tx.release();
+      await service.stop();
     }
   });
 });

@@ -19,3 +19,16 @@ export async function retryUntilDone<T>(
   }
   return undefined;
 }
+
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/** Rejects with a TimeoutError when `promise` has not settled within `ms`; for calls that may hang on a dead peer. */
+export function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
