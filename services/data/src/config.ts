@@ -7,7 +7,7 @@ export const dataEnv = commonEnv.extend({
   /** "No such user" is cached briefly so scans of unknown names don't all reach PostgreSQL. */
   CACHE_NEGATIVE_TTL_SECONDS: env.positiveInt.default(30),
   /** The in-process tier in front of Redis: short-lived, bounded by entries and bytes. */
-  LOCAL_CACHE_TTL_MS: env.nonNegativeInt.default(2_000),
+  LOCAL_CACHE_TTL_MS: env.nonNegativeInt.default(5_000),
   LOCAL_CACHE_MAX_ENTRIES: env.positiveInt.default(10_000),
   LOCAL_CACHE_MAX_BYTES: env.positiveInt.default(32 * 1024 * 1024),
 });
