@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -41,6 +42,8 @@ export interface ServerSpec {
 }
 
 export async function startServer({ name, args, port, env, logFile, nodeOptions = [] }: ServerSpec): Promise<Server> {
+  // Another process on the port would answer the readiness probe in this server's place.
+  await assertPortFree(port);
   const log = createWriteStream(logFile);
   await once(log, 'open');
   const [command, argv] = pinned(pinning.server, process.execPath, [...nodeOptions, ...args]);
@@ -65,6 +68,15 @@ export async function startServer({ name, args, port, env, logFile, nodeOptions 
       log.end();
     },
   };
+}
+
+async function assertPortFree(port: number): Promise<void> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', () => reject(new Error(`port ${port} is in use; stop what listens there and run again`)));
+    probe.listen(port, () => resolve());
+  });
+  await new Promise((resolve) => probe.close(resolve));
 }
 
 async function waitReady(url: string, child: ChildProcess, started: number): Promise<number> {

@@ -75,6 +75,20 @@ describe('configuration', () => {
   });
 });
 
+describe('start-up failure', () => {
+  it.each(['user', 'data'] as const)('%s-service exits 1 with one line when its port is taken', async (service) => {
+    const taken = net.createServer().listen(0);
+    await once(taken, 'listening');
+    try {
+      const running = run(service, testEnv(db.name, { PORT: (taken.address() as net.AddressInfo).port }));
+      expect((await running.exit).code).toBe(1);
+      expect(running.stdout().trim()).toMatch(/^cannot start: listen EADDRINUSE[^\n]*$/);
+    } finally {
+      taken.close();
+    }
+  });
+});
+
 describe('SIGTERM', () => {
   it.each(['user', 'data'] as const)('%s-service stops promptly and exits 0 when idle', async (service) => {
     const running = await start(service);

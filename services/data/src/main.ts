@@ -1,7 +1,7 @@
 import { parseEnvOrExit } from '../../shared/src/config.ts';
-import { stopOnSignals } from '../../shared/src/server.ts';
+import { exitOnStartFailure, stopOnSignals } from '../../shared/src/server.ts';
 import { dataEnv } from './config.ts';
 import { startDataService } from './service.ts';
 
-const service = await startDataService(parseEnvOrExit(dataEnv));
+const service = await startDataService(parseEnvOrExit(dataEnv)).catch(exitOnStartFailure);
 stopOnSignals(service, service.logger);

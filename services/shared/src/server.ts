@@ -92,3 +92,9 @@ export function stopOnSignals(running: RunningServer, logger: Logger): void {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 }
+
+/** For main modules: a service that cannot start (its port taken, say) exits 1 with one line. */
+export function exitOnStartFailure(error: unknown): never {
+  process.stderr.write(`cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

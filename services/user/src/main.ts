@@ -1,7 +1,7 @@
 import { parseEnvOrExit } from '../../shared/src/config.ts';
-import { stopOnSignals } from '../../shared/src/server.ts';
+import { exitOnStartFailure, stopOnSignals } from '../../shared/src/server.ts';
 import { userEnv } from './config.ts';
 import { startUserService } from './service.ts';
 
-const service = await startUserService(parseEnvOrExit(userEnv));
+const service = await startUserService(parseEnvOrExit(userEnv)).catch(exitOnStartFailure);
 stopOnSignals(service, service.logger);
