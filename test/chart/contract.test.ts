@@ -1,9 +1,10 @@
 // Contract between the chart and the services: render the external profile pointed at this
 // machine's PostgreSQL and Redis, give each container the environment the kubelet would compute
 // from the rendered Deployments, ConfigMaps and Secrets, run the init containers then the services
-// as node processes (no cluster here: the kubelet's part is modelled in support/kubelet-env.ts and
-// support/local-containers.ts), probe the paths and ports the manifests declare, and run the
-// user flow. Needs `npm run build` first (`npm test` does it).
+// (the real images when a docker command answers, node processes otherwise; no cluster here: the
+// kubelet's part is modelled in support/kubelet-env.ts and support/local-containers.ts), probe the
+// paths and ports the manifests declare, and run the user flow. Needs `npm run build` first for
+// the node processes (`npm test` does it).
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -14,12 +15,15 @@ import { runUserFlow } from '../../e2e/flow.ts';
 import { find, ofKind, render, repoRoot, type KubeObject, type RenderableChart, renderableChart } from './support/helm.ts';
 import { clusterState, containerEnv, resolvePort, type ClusterState, type Container } from './support/kubelet-env.ts';
 import {
+  buildImages,
+  detectRuntime,
   freePort,
   probeOnce,
   runToCompletion,
   startContainer,
   tail,
   untilProbeSucceeds,
+  useRuntime,
   type LocalContainer,
 } from './support/local-containers.ts';
 
@@ -59,6 +63,10 @@ const externalProfile = {
   },
 };
 
+// The real images when a docker command answers (named in the suite's title), else node processes.
+const runtime = await detectRuntime();
+useRuntime(runtime);
+
 const admin = postgres({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres', max: 1, onnotice: () => {} });
 let chart: RenderableChart;
 let objects: KubeObject[];
@@ -77,15 +85,18 @@ beforeAll(async () => {
   chart = renderableChart();
   objects = render(chart.dir, externalProfile);
   cluster = clusterState(objects, { name: 'users-pod', namespace }, operatorSecrets);
-});
+  if (runtime === 'docker') {
+    const images = ['user-service', 'data-service'].flatMap((service) => {
+      const spec = podSpec(service);
+      return [...(spec.initContainers ?? []), ...spec.containers].map((container) => container.image);
+    });
+    const testPod = find(render(chart.dir, externalProfile), 'Pod', 'users-test-user-flow');
+    await buildImages([...images, ...(testPod.spec as any).containers.map((c: Container) => c.image)]);
+  }
+}, 900_000);
 
 afterAll(async () => {
-  await Promise.all(
-    [...running.values()].map(async (container) => {
-      if (container.child.exitCode === null) container.child.kill('SIGKILL');
-      await container.exited;
-    }),
-  );
+  await Promise.all([...running.values()].map((container) => container.remove()));
   chart?.dispose();
   await admin.unsafe(`drop database if exists "${database}" with (force)`);
   await admin.end();
@@ -96,7 +107,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-describe('contract: the rendered external profile runs the real services', () => {
+describe(`contract: the rendered external profile runs the real services (${runtime === 'docker' ? 'images' : 'node processes'})`, () => {
   it('the env the kubelet computes carries the ConfigMap, the operator Secrets and PORT', () => {
     const env = containerEnv(podSpec('user-service').containers[0]!, cluster);
     expect(env).toMatchObject({

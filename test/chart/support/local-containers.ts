@@ -1,12 +1,16 @@
-// Runs the containers of rendered pods as local node processes, the way the kubelet would run them
-// from our images: the image's CMD and ENV (read from Dockerfile.user / Dockerfile.data), the
-// container's command when it sets one, the working directory of the image (/app there, the
-// repository root here: both hold dist/ and node_modules/), and the environment computed by
-// kubelet-env.ts. Only the listening port differs: every "pod" shares this host, so PORT is mapped.
+// Runs the containers of rendered pods the way the kubelet would, with the environment computed by
+// kubelet-env.ts, in one of two runtimes:
+// - docker (when a docker command answers): the real images, with the container's securityContext
+//   (user, read-only root, dropped capabilities), /tmp as the emptyDir, on the host network;
+// - node (otherwise): node processes with the image's CMD and ENV read from Dockerfile.user /
+//   Dockerfile.data and the repository root as the working directory (it holds dist/ and
+//   node_modules/, as /app does in the image).
+// In both, every "pod" shares this host, so the listening PORT is mapped to a free host port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { docker, dockerOk, preferSharedDocker } from '../../../scripts/images/docker.ts';
 import { repoRoot } from './helm.ts';
 import { resolvePort, type Container, type Probe } from './kubelet-env.ts';
 
@@ -45,6 +49,36 @@ export async function freePort(from: number, to: number, taken: Set<number> = ne
   throw new Error(`no free port in ${from}-${to}`);
 }
 
+export type Runtime = 'docker' | 'node';
+
+/** docker when one answers (CONTRACT_RUNTIME=node forces node processes), else node. */
+export async function detectRuntime(): Promise<Runtime> {
+  if (process.env.CONTRACT_RUNTIME === 'node') return 'node';
+  preferSharedDocker(repoRoot);
+  const answer = await docker(['info'], { timeoutMs: 180_000 }).catch(() => undefined);
+  return answer?.code === 0 ? 'docker' : 'node';
+}
+
+const dockerfiles: Record<string, string> = { 'user-service': 'Dockerfile.user', 'data-service': 'Dockerfile.data' };
+
+/** Builds each image under the exact name the manifests use. */
+export async function buildImages(images: Iterable<string>): Promise<void> {
+  for (const image of new Set(images)) {
+    const repository = image.split('/').at(-1)!.split(':')[0]!;
+    const dockerfile = dockerfiles[repository];
+    if (!dockerfile) throw new Error(`no Dockerfile known for image ${image}`);
+    await dockerOk(['build', '--file', dockerfile, '--tag', image, '.'], { cwd: repoRoot, timeoutMs: 600_000 });
+  }
+}
+
+let runtime: Runtime = 'node';
+const containerIds = `contract-${process.pid}-${Date.now().toString(36)}`;
+let started = 0;
+
+export function useRuntime(chosen: Runtime): void {
+  runtime = chosen;
+}
+
 export interface LocalContainer {
   name: string;
   child: ChildProcess;
@@ -53,28 +87,67 @@ export interface LocalContainer {
   /** Host port per containerPort (only 8080 → PORT here). */
   ports: Map<number, number>;
   spec: Container;
+  /** Stops it at once, whatever it is doing (test clean-up). */
+  remove(): Promise<void>;
 }
 
 /** Starts one container. `env` is what the kubelet computed; `portMap` maps containerPort → host port. */
 export function startContainer(spec: Container, env: Record<string, string>, portMap: Map<number, number> = new Map()): LocalContainer {
-  const image = imageConfig(spec.image);
-  // Kubernetes: `command` replaces the image's entrypoint/CMD; args are appended.
-  const argv = [...(spec.command ?? image.cmd), ...(spec.args ?? [])];
-  if (argv[0] !== 'node') throw new Error(`${spec.name}: only node commands run locally, got ${argv[0]}`);
-  const processEnv: Record<string, string> = { ...image.env, ...env };
-  const listening = spec.ports?.find((port) => String(port.containerPort) === processEnv.PORT);
+  const containerEnv = { ...env };
+  const port = containerEnv.PORT ?? (runtime === 'node' ? imageConfig(spec.image).env.PORT : undefined);
+  const listening = spec.ports?.find((p) => String(p.containerPort) === port);
   if (listening) {
     const hostPort = portMap.get(listening.containerPort);
     if (!hostPort) throw new Error(`${spec.name}: no host port mapped for ${listening.containerPort}`);
-    processEnv.PORT = String(hostPort);
+    containerEnv.PORT = String(hostPort);
   }
-  const child = spawn(nodeBinary, argv.slice(1), { cwd: repoRoot, env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { child, remove } = runtime === 'docker' ? runImage(spec, containerEnv) : runNode(spec, containerEnv);
   const output: string[] = [];
   const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { name: spec.name, child, output, exited, ports: portMap, spec };
+  return { name: spec.name, child, output, exited, ports: portMap, spec, remove: () => remove(exited) };
+}
+
+function runNode(spec: Container, env: Record<string, string>) {
+  const image = imageConfig(spec.image);
+  // Kubernetes: `command` replaces the image's entrypoint/CMD; args are appended.
+  const argv = [...(spec.command ?? image.cmd), ...(spec.args ?? [])];
+  if (argv[0] !== 'node') throw new Error(`${spec.name}: only node commands run locally, got ${argv[0]}`);
+  const child = spawn(nodeBinary, argv.slice(1), { cwd: repoRoot, env: { ...image.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const remove = async (exited: Promise<unknown>) => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  return { child, remove };
+}
+
+/** `docker run` in the foreground: its exit code is the container's, and it forwards signals. */
+function runImage(spec: Container, env: Record<string, string>) {
+  const name = `${containerIds}-${++started}-${spec.name}`;
+  const security = (spec.securityContext ?? {}) as {
+    runAsUser?: number;
+    runAsGroup?: number;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[] };
+  };
+  const args = ['run', '--rm', '--name', name, '--network', 'host', '--tmpfs', '/tmp'];
+  if (security.runAsUser !== undefined) args.push('--user', `${security.runAsUser}:${security.runAsGroup ?? security.runAsUser}`);
+  if (security.readOnlyRootFilesystem) args.push('--read-only');
+  if (security.allowPrivilegeEscalation === false) args.push('--security-opt', 'no-new-privileges');
+  for (const capability of security.capabilities?.drop ?? []) args.push('--cap-drop', capability);
+  for (const [key, value] of Object.entries(env)) args.push('--env', `${key}=${value}`);
+  if (spec.command) args.push('--entrypoint', spec.command[0]!);
+  args.push(spec.image, ...(spec.command?.slice(1) ?? []), ...(spec.args ?? []));
+  const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const remove = async (exited: Promise<unknown>) => {
+    await docker(['rm', '--force', name], { timeoutMs: 60_000 }).catch(() => undefined);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  return { child, remove };
 }
 
 export const tail = (container: LocalContainer, lines = 15): string =>
@@ -83,7 +156,7 @@ export const tail = (container: LocalContainer, lines = 15): string =>
 /** Runs an init container to completion, as the kubelet does before the next one starts. */
 export async function runToCompletion(spec: Container, env: Record<string, string>, timeoutMs: number): Promise<LocalContainer> {
   const container = startContainer(spec, env);
-  const timer = setTimeout(() => container.child.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => void container.remove(), timeoutMs);
   const code = await container.exited;
   clearTimeout(timer);
   if (code !== 0) throw new Error(`init container ${spec.name} exited ${code}\n${tail(container)}`);
