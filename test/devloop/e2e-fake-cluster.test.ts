@@ -3,9 +3,6 @@
 // k8s-dev/values-dev.yaml, their statuses move as a controller's would, and port-forwards reach
 // the real user-service and data-service on PostgreSQL and Redis.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import type { V1Deployment, V1DeploymentStatus, V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +11,7 @@ import { freePortIn } from './support/ports.ts';
 import { renderChart } from './support/render-chart.ts';
 import { repoRoot } from './support/repo.ts';
 import { startServices, type RunningServices } from './support/services.ts';
+import { kubeconfigFor } from './support/kubeconfig.ts';
 
 const run = promisify(execFile);
 const namespace = 'default';
@@ -52,23 +50,6 @@ function podOf(deployment: V1Deployment, suffix: string, ready: boolean, termina
   };
 }
 
-function kubeconfigFor(server: string): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'devloop-kubeconfig-')), 'config');
-  writeFileSync(
-    file,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      // http with skip-verify: the client refuses plain http otherwise; the fake has no TLS.
-      `clusters: [{name: fake, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]`,
-      'users: [{name: developer, user: {token: not-a-secret}}]',
-      'contexts: [{name: kind-fake, context: {cluster: fake, user: developer}}]',
-      'current-context: kind-fake',
-    ].join('\n'),
-  );
-  return file;
-}
-
 interface E2eRun {
   code: number;
   stdout: string[];
@@ -82,7 +63,7 @@ async function npmRunE2e(api: FakeKubeApi, env: NodeJS.ProcessEnv = {}): Promise
     timeout: 60_000,
     env: {
       ...process.env,
-      KUBECONFIG: kubeconfigFor(api.url),
+      KUBECONFIG: kubeconfigFor(api.url, 'fake'),
       E2E_POLL_MS: '50',
       E2E_TIMEOUT_SECONDS: '20',
       E2E_USER_LOCAL_PORT: String(local.user),

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_NO_CLUSTER } from '../../e2e/exit-codes.ts';
 import { freePortIn } from './support/ports.ts';
 import { repoRoot } from './support/repo.ts';
+import { kubeconfigFor } from './support/kubeconfig.ts';
 
 const run = promisify(execFile);
 
@@ -24,22 +25,6 @@ async function npmRunE2e(env: NodeJS.ProcessEnv): Promise<{ code: number; lines:
   return { code: result.code, lines };
 }
 
-function kubeconfigFor(server: string): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'devloop-kubeconfig-')), 'config');
-  writeFileSync(
-    file,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters: [{name: nowhere, cluster: {server: "' + server + '", insecure-skip-tls-verify: true}}]',
-      'users: [{name: developer, user: {token: not-a-secret}}]',
-      'contexts: [{name: kind-nowhere, context: {cluster: nowhere, user: developer}}]',
-      'current-context: kind-nowhere',
-    ].join('\n'),
-  );
-  return file;
-}
-
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   // Sockets first, then their servers: a server closes only once its connections are gone.
@@ -49,7 +34,7 @@ afterEach(async () => {
 describe('npm run e2e without a reachable cluster', () => {
   it('says so in one line and exits 77 when the API server refuses connections', async () => {
     const port = await freePortIn(18390, 18399);
-    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`) });
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`, 'nowhere') });
     expect(code).toBe(EXIT_NO_CLUSTER);
     expect(code).toBe(77);
     expect(lines).toEqual([
@@ -78,7 +63,7 @@ describe('npm run e2e without a reachable cluster', () => {
     await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => silent.close(() => resolve())));
     silent.on('connection', (socket) => cleanups.push(async () => void socket.destroy()));
-    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`), E2E_CONNECT_TIMEOUT_MS: '500' });
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`, 'nowhere'), E2E_CONNECT_TIMEOUT_MS: '500' });
     expect(code).toBe(77);
     expect(lines).toEqual([`e2e: skipped, no reachable Kubernetes cluster: context "kind-nowhere" at https://127.0.0.1:${port}: no answer within 500 ms`]);
   });
@@ -88,7 +73,7 @@ describe('npm run e2e without a reachable cluster', () => {
     const plain = createServer((_, response) => response.end('{}'));
     await new Promise<void>((resolve) => plain.listen(port, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => plain.close(() => resolve())));
-    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`) });
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`, 'nowhere') });
     expect(code).toBe(1);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^e2e: FAILED: context "kind-nowhere" at https://127\\.0\\.0\\.1:${port}: .*(SSL|TLS|wrong version)`, 'i'));
@@ -103,13 +88,13 @@ describe('npm run e2e without a reachable cluster', () => {
     await new Promise<void>((resolve) => api.listen(port, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => api.close(() => resolve())));
     // Plain http needs skip-verify with this client; this fake API server has no TLS.
-    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`http://127.0.0.1:${port}`) });
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`http://127.0.0.1:${port}`, 'nowhere') });
     expect(code).toBe(1);
     expect(lines).toEqual([`e2e: FAILED: the API server at http://127.0.0.1:${port} answered 401`]);
   });
 
   it('fails with exit 1, not 77, on a bad setting: that is a mistake, not a missing cluster', async () => {
-    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor('https://127.0.0.1:18399'), E2E_TIMEOUT_SECONDS: 'soon' });
+    const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor('https://127.0.0.1:18399', 'nowhere'), E2E_TIMEOUT_SECONDS: 'soon' });
     expect(code).toBe(1);
     expect(lines).toEqual(['e2e: FAILED: E2E_TIMEOUT_SECONDS must be a non-negative integer, got "soon"']);
   });
