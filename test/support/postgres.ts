@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 
 /** Where the test PostgreSQL is; CI and the README's setup provide it on 127.0.0.1:5432. */
 export const PG = {
@@ -27,10 +28,28 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     name,
     sql,
     drop: async () => {
+      // The services under test used `test:<database>:` as their Redis key prefix (services.ts).
+      await removeRedisKeys(`test:${name}:`);
       await sql.end({ timeout: 1 });
       const cleanup = postgres({ ...PG, database: 'postgres', max: 1, onnotice: () => {} });
       await cleanup.unsafe(`drop database if exists "${name}" with (force)`);
       await cleanup.end();
     },
   };
+}
+
+/** Deletes every Redis key under `prefix` (the Redis on REDIS_PORT, default 6379). */
+async function removeRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis({ port: Number(process.env.REDIS_PORT || 6379), lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
