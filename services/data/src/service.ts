@@ -43,15 +43,15 @@ export async function startDataService(config: DataConfig, logger = createLogger
     maxBytes: config.LOCAL_CACHE_MAX_BYTES,
   });
 
-  let listener: { listening: boolean; close(): Promise<void> } = { listening: false, close: async () => {} };
   const lookup = createUserLookup({
     queries,
     redis: redisCache,
     local,
+    // Read only while serving, after `listener` below exists.
     coherent: () => listener.listening,
     metrics: cacheCounters,
   });
-  listener = listenForChanges((overrides) => createSql(config, `${SERVICE}-listener`, overrides), USERS_CHANNEL, {
+  const listener = listenForChanges((overrides) => createSql(config, `${SERVICE}-listener`, overrides), USERS_CHANNEL, {
     onChange: (name) => lookup.invalidate(name),
     onLost: () => lookup.forgetAll(),
     onResumed: () => lookup.forgetAll(),

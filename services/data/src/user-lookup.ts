@@ -32,21 +32,19 @@ interface Flight {
 export function createUserLookup({ queries, redis, local, coherent, metrics }: UserLookupDeps) {
   const flights = new Map<string, Flight>();
 
-  function lookupThroughTiers(name: string, flight: Flight): Promise<LookupResult> {
-    return (async () => {
-      const fromRedis = await redis.lookup(name);
-      if (fromRedis.state === 'hit') {
-        metrics.lookups.inc({ tier: 'redis', result: 'hit' });
-        if (!flight.stale) local?.set(name, { user: fromRedis.user });
-        return { user: fromRedis.user, cached: true };
-      }
-      if (fromRedis.state === 'miss') metrics.lookups.inc({ tier: 'redis', result: 'miss' });
+  async function lookupThroughTiers(name: string, flight: Flight): Promise<LookupResult> {
+    const fromRedis = await redis.lookup(name);
+    if (fromRedis.state === 'hit') {
+      metrics.lookups.inc({ tier: 'redis', result: 'hit' });
+      if (!flight.stale) local?.set(name, { user: fromRedis.user });
+      return { user: fromRedis.user, cached: true };
+    }
+    if (fromRedis.state === 'miss') metrics.lookups.inc({ tier: 'redis', result: 'miss' });
 
-      const user = await queries.findByName(name);
-      if (fromRedis.state === 'miss') await redis.fill(name, user, fromRedis.generation);
-      if (!flight.stale) local?.set(name, { user });
-      return { user, cached: false };
-    })();
+    const user = await queries.findByName(name);
+    if (fromRedis.state === 'miss') await redis.fill(name, user, fromRedis.generation);
+    if (!flight.stale) local?.set(name, { user });
+    return { user, cached: false };
   }
 
   return {

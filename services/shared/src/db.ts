@@ -32,9 +32,7 @@ export function pgOptions(config: CommonConfig, applicationName: string): PgOpti
       password: config.PGPASSWORD,
     });
   }
-  if (config.PGSSLMODE !== 'disable') {
-    options.ssl = config.PGSSLMODE === 'verify-full' ? 'verify-full' : config.PGSSLMODE;
-  }
+  if (config.PGSSLMODE !== 'disable') options.ssl = config.PGSSLMODE;
   return options;
 }
 

@@ -7,7 +7,7 @@ import { requestId } from 'hono/request-id';
 import { matchedRoutes } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isDatabaseUnavailable } from './db.ts';
-import type { Logger } from './logger.ts';
+import { briefError, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { problem, ProblemError } from './problem.ts';
 
@@ -106,7 +106,7 @@ function handleError(error: Error, c: Context<AppEnv>): Response {
   }
   const log = c.get('log');
   if (isDatabaseUnavailable(error)) {
-    log.warn({ err: { code: (error as { code?: string }).code, message: error.message } }, 'database unavailable');
+    log.warn({ err: briefError(error) }, 'database unavailable');
     return problem(c, {
       status: 503,
       detail: 'the database is unavailable; retry shortly',

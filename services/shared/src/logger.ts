@@ -3,6 +3,15 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 /**
+ * What a log line keeps of an error: its message and code. Not its stack (noise for expected
+ * outages) nor what drivers attach to it (query parameters, connection options).
+ */
+export function briefError(error: unknown): { message: string; code?: unknown } {
+  if (!(error instanceof Error)) return { message: String(error) };
+  return { message: error.message, code: (error as { code?: unknown }).code };
+}
+
+/**
  * JSON lines on stdout. Redaction is a second line of defence: nothing should log a secret in the
  * first place, but a connection option object or a header bag logged by mistake stays clean.
  */

@@ -61,10 +61,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // close() stops accepting and drops idle keep-alive sockets once; sockets still busy become
     // idle after their response, so keep sweeping until every connection is gone.
     const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+    const bound = new AbortController();
     const timedOut = await Promise.race([
       closed.then(() => false),
-      sleep(timeoutMs).then(() => true),
+      sleep(timeoutMs, true, { signal: bound.signal }).catch(() => false),
     ]);
+    bound.abort();
     clearInterval(sweeper);
     if (timedOut) {
       logger.warn({ timeoutMs }, 'requests still in flight at the shutdown bound; closing them');
