@@ -2,6 +2,7 @@
 // the end whatever happened in between.
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { deleteKeysUnder } from '../services/shared/src/redis.ts';
 import { runCommand } from './processes.ts';
 
 export const PG = {
@@ -69,14 +70,7 @@ export async function deleteRedisKeys(prefix: string): Promise<number> {
   const redis = new Redis({ ...REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let removed = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
-      if (keys.length) removed += await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    return removed;
+    return await deleteKeysUnder(redis, prefix);
   } finally {
     redis.disconnect();
   }

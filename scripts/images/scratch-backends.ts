@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { deleteKeysUnder } from '../../services/shared/src/redis.ts';
 
 export interface ScratchBackends {
   /** Environment for a container on the host network: PG* and REDIS_* for the scratch space. */
@@ -59,8 +60,7 @@ export async function createScratchBackends(label: string): Promise<ScratchBacke
     countKeys: async () => (await keys()).length,
     dispose: async () => {
       try {
-        const left = await keys();
-        if (left.length > 0) await redis.del(...left);
+        await deleteKeysUnder(redis, keyPrefix);
         // FORCE: a container that failed to stop may still hold a connection.
         await admin.unsafe(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       } finally {

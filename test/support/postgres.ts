@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { deleteKeysUnder } from '../../services/shared/src/redis.ts';
 
 /** Where the test PostgreSQL is; CI and the README's setup provide it on 127.0.0.1:5432. */
 export const PG = {
@@ -43,12 +44,7 @@ async function removeRedisKeys(prefix: string): Promise<void> {
   const redis = new Redis({ port: Number(process.env.REDIS_PORT || 6379), lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysUnder(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -1,6 +1,6 @@
 import { briefError, type Logger } from '../../shared/src/logger.ts';
 import type { CacheMetrics } from '../../shared/src/metrics.ts';
-import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redis.ts';
+import { deleteKeysUnder, evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redis.ts';
 import type { User } from '../../shared/src/user-schema.ts';
 
 /** What Redis said about a name. `generation` must be handed back to `fill`. */
@@ -66,13 +66,7 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
   /** Deletes every key of ours: after missed evictions nothing in Redis can be trusted. */
   async function flush(): Promise<void> {
     try {
-      let cursor = '0';
-      let removed = 0;
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(keyPrefix)}*`, 'COUNT', 1000);
-        if (keys.length) removed += await redis.unlink(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      const removed = await deleteKeysUnder(redis, keyPrefix);
       mustFlush = false;
       logger.info({ removed }, 'flushed redis entries that may have missed an eviction');
       succeeded();
@@ -131,8 +125,4 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
       return mustFlush || flushing ? 'flushing' : 'up';
     },
   };
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

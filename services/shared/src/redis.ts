@@ -80,3 +80,16 @@ const GENERATION_TTL_MS = 60 * 60 * 1000;
 export function evictUser(redis: CacheRedis, keys: UserCacheKeys, name: string): Promise<number> {
   return redis.evictUser(keys.generation(name), keys.value(name), GENERATION_TTL_MS);
 }
+
+/** Deletes every key under `prefix` with SCAN (Redis never blocks on it); returns how many. */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<number> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let removed = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length) removed += await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return removed;
+}
