@@ -3,9 +3,9 @@ import { mountHealth, type Lifecycle, type ReadinessReport } from '../../shared/
 import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
-import { ProblemError } from '../../shared/src/problem.ts';
 import { NameParam, problemResponse, User, UserName } from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
+import { userAnswer } from './read-lane.ts';
 import type { UserLookup } from './user-lookup.ts';
 import type { UserQueries } from './user-queries.ts';
 
@@ -66,12 +66,12 @@ export function createDataApp({ lookup, queries, logger, metrics, lifecycle, rea
 
   app.get('/', (c) => c.json({ service: SERVICE, version }));
 
+  // Plain names are answered by the read lane before this app (read-lane.ts), with the same answer.
   app.openapi(getUser, async (c) => {
     const { name } = c.req.valid('param');
-    const { user, cached } = await lookup.get(name);
-    c.header('X-Cache', cached ? 'HIT' : 'MISS');
-    if (!user) throw new ProblemError({ status: 404, detail: `no user named "${name}"`, headers: { 'X-Cache': cached ? 'HIT' : 'MISS' } });
-    return c.json({ ...user, cached }, 200);
+    const { status, headers, body } = userAnswer(name, await lookup.get(name), c.req.path, c.get('requestId'));
+    // The body is already the documented JSON; typed helpers would serialize it a second time.
+    return c.body(body, status as 200 | 404, headers) as never;
   });
 
   app.openapi(listUsers, async (c) => {

@@ -8,8 +8,8 @@ import { USERS_CHANNEL } from '../../shared/src/user-schema.ts';
 import { createDataApp, SERVICE } from './app.ts';
 import type { DataConfig } from './config.ts';
 import { listenForChanges } from './invalidation.ts';
-import { createFastHits } from './fast-hits.ts';
 import { createLocalCache } from './local-cache.ts';
+import { createReadLane } from './read-lane.ts';
 import { createRedisCache } from './redis-cache.ts';
 import { createUserLookup } from './user-lookup.ts';
 import { createUserQueries } from './user-queries.ts';
@@ -78,7 +78,7 @@ export async function startDataService(config: DataConfig, logger = createLogger
   const app = createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness });
   const server = await startServer({
     fetch: app.fetch,
-    fastPath: createFastHits({ lookup, logger, metrics }),
+    fastPath: createReadLane({ lookup, logger, metrics }),
     config,
     logger,
     lifecycle,

@@ -32,6 +32,13 @@ interface Flight {
 export function createUserLookup({ queries, redis, local, coherent, metrics }: UserLookupDeps) {
   const flights = new Map<string, Flight>();
 
+  function fromLocalTier(name: string): LookupResult | undefined {
+    const hit = local?.get(name);
+    if (!hit) return undefined;
+    metrics.lookups.inc({ tier: 'local', result: 'hit' });
+    return { user: hit.user, cached: true };
+  }
+
   async function lookupThroughTiers(name: string, flight: Flight): Promise<LookupResult> {
     const fromRedis = await redis.lookup(name);
     if (fromRedis.state === 'hit') {
@@ -51,11 +58,8 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
     async get(name: string): Promise<LookupResult> {
       if (!coherent()) return { user: await queries.findByName(name), cached: false };
 
-      const hit = local?.get(name);
-      if (hit) {
-        metrics.lookups.inc({ tier: 'local', result: 'hit' });
-        return { user: hit.user, cached: true };
-      }
+      const hit = fromLocalTier(name);
+      if (hit) return hit;
       if (local) metrics.lookups.inc({ tier: 'local', result: 'miss' });
 
       const joined = flights.get(name);
@@ -69,14 +73,11 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
     },
 
     /**
-     * A positive hit in the in-process tier, or undefined (then call get). Counts only hits, so
-     * a fall-through to get does not count the lookup twice.
+     * The in-process tier's answer (a user or a remembered absence) without waiting, or undefined:
+     * then call get. Counts only hits, so a fall-through to get does not count the lookup twice.
      */
-    peekLocal(name: string): User | undefined {
-      if (!coherent()) return undefined;
-      const user = local?.get(name)?.user;
-      if (user) metrics.lookups.inc({ tier: 'local', result: 'hit' });
-      return user ?? undefined;
+    peekLocal(name: string): LookupResult | undefined {
+      return coherent() ? fromLocalTier(name) : undefined;
     },
 
     /** A NOTIFY said the name changed. */

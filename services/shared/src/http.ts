@@ -9,9 +9,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isDatabaseUnavailable } from './db.ts';
 import { briefError, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import { problem, ProblemError } from './problem.ts';
+import { problem, ProblemError, type Problem } from './problem.ts';
 
-export type AppEnv = { Variables: { requestId: string; log: Logger } };
+export type AppEnv = { Variables: { requestId: string } };
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -50,7 +50,6 @@ export function createServiceApp({ logger, metrics }: ServiceAppOptions): OpenAP
   app.use(async (c, next) => {
     const started = performance.now();
     const id = c.get('requestId');
-    c.set('log', logger.child({ requestId: id }));
     await next();
     const seconds = (performance.now() - started) / 1000;
     record({ requestId: id, method: c.req.method, path: c.req.path, route: routeLabel(c), status: c.res.status, seconds });
@@ -68,7 +67,8 @@ export function createServiceApp({ logger, metrics }: ServiceAppOptions): OpenAP
   });
 
   app.notFound((c) => problem(c, { status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }));
-  app.onError((error, c) => handleError(error, c));
+  // A request's own logger only when something goes wrong: a child per request cost every request.
+  app.onError((error, c) => problem(c, problemForError(error, logger.child({ requestId: c.get('requestId') }))));
   return app;
 }
 
@@ -89,7 +89,7 @@ export interface RequestRecord {
   seconds: number;
 }
 
-/** The access log line and the request metric, the same for the app and for any fast lane. */
+/** The access log line and the request metric, the same for the app and for the read lane. */
 export function requestRecorder(logger: Logger, metrics: Metrics) {
   return ({ requestId, method, path, route, status, seconds }: RequestRecord): void => {
     metrics.httpDuration.observe({ method, route, status: String(status) }, seconds);
@@ -99,22 +99,23 @@ export function requestRecorder(logger: Logger, metrics: Metrics) {
   };
 }
 
-function handleError(error: Error, c: Context<AppEnv>): Response {
-  if (error instanceof ProblemError) return problem(c, error.problem);
-  if (error instanceof HTTPException) {
-    return problem(c, { status: error.status as ContentfulStatusCode, detail: error.message || undefined });
-  }
-  const log = c.get('log');
+/**
+ * What a failed request answers: its own problem for a ProblemError or HTTPException, 503 with
+ * Retry-After while PostgreSQL is away, else a 500 that reveals nothing (the error is logged).
+ */
+export function problemForError(error: unknown, log: Logger): Problem {
+  if (error instanceof ProblemError) return error.problem;
+  if (error instanceof HTTPException) return { status: error.status as ContentfulStatusCode, detail: error.message || undefined };
   if (isDatabaseUnavailable(error)) {
     log.warn({ err: briefError(error) }, 'database unavailable');
-    return problem(c, {
+    return {
       status: 503,
       detail: 'the database is unavailable; retry shortly',
       headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-    });
+    };
   }
   log.error({ err: error }, 'unhandled error');
-  return problem(c, { status: 500, detail: 'an internal error occurred' });
+  return { status: 500, detail: 'an internal error occurred' };
 }
 
 /** The route template (`/user/:name`), never the raw path, so metric labels stay bounded. */

@@ -12,18 +12,25 @@ export interface Problem {
   headers?: Record<string, string>;
 }
 
-export function problem(c: Context, { status, title, detail, type, errors, headers }: Problem): Response {
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function problem(c: Context, details: Problem): Response {
+  const body = problemBody(details, c.req.path, c.get('requestId' as never) as string | undefined);
+  return c.body(body, details.status, { 'content-type': PROBLEM_CONTENT_TYPE, ...details.headers });
+}
+
+/** The problem document for a request path; also used by code that answers before the app. */
+export function problemBody({ status, title, detail, type, errors }: Problem, instance: string, requestId: string | undefined): string {
   const body: Record<string, unknown> = {
     type: type ?? 'about:blank',
     title: title ?? STATUS_CODES[status] ?? 'Error',
     status,
   };
   if (detail) body.detail = detail;
-  body.instance = c.req.path;
+  body.instance = instance;
   if (errors?.length) body.errors = errors;
-  const requestId = c.get('requestId' as never) as string | undefined;
   if (requestId) body.requestId = requestId;
-  return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json', ...headers });
+  return JSON.stringify(body);
 }
 
 /** Thrown by handlers and middleware; turned into a problem response by the error handler. */

@@ -1,4 +1,4 @@
-// Hits in the in-process tier are answered before the Hono app (fast-hits.ts). A client and an
+// GET /user/:name for plain names is answered before the Hono app (read-lane.ts). A client and an
 // operator must not be able to tell: the same answer, request id, access log line and metrics
 // as the app gives, and never a stale entry after a write.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,12 +32,12 @@ const warm = (name: string) => waitFor(async () => (await read(`/user/${name}`))
 
 const accessLines = () => data.logs.lines.filter((line) => line.msg === 'request' && line.route === '/user/:name');
 
-describe('cache hits answered before the app', () => {
+describe('cache hits answered by the read lane', () => {
   it('look exactly like the app answer for the same user: status, headers, body and log line', async () => {
     await postJson(`${user.url}/register`, { name: 'fast.one', info: 'hot' });
     await warm('fast.one');
 
-    // A query string sends the request through the app; the plain path takes the fast lane.
+    // A query string sends the request through the app; the plain path takes the read lane.
     const viaApp = await read('/user/fast.one?via=app');
     const before = accessLines().length;
     const fast = await read('/user/fast.one');
@@ -81,5 +81,56 @@ describe('cache hits answered before the app', () => {
     // The NOTIFY arrives shortly after the commit; until then the old entry may be served, never after.
     await waitFor(async () => (await read('/user/fast.two')).body.info === 'new', 2_000);
     for (let i = 0; i < 20; i++) expect((await read('/user/fast.two')).body.info).toBe('new');
+  });
+});
+
+describe('misses and 404s answered by the read lane', () => {
+  const withoutRequestId = ({ requestId: _, ...rest }: Record<string, unknown>) => rest;
+
+  it('read through the tiers on a miss, then serve from the cache', async () => {
+    await db.sql`insert into users (name, info) values ('lane.miss', 'from postgres')`;
+    const first = await read('/user/lane.miss');
+    expect(first.res.status).toBe(200);
+    expect(first.res.headers.get('x-cache')).toBe('MISS');
+    expect(first.body).toMatchObject({ name: 'lane.miss', info: 'from postgres', cached: false });
+    expect(first.res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const second = await read('/user/lane.miss');
+    expect(second.res.headers.get('x-cache')).toBe('HIT');
+    expect(second.body).toEqual({ ...first.body, cached: true });
+  });
+
+  it("answer an unknown name with the app's 404, uncached then cached", async () => {
+    const viaApp = await read('/user/lane.nobody?via=app');
+    const uncached = await read('/user/lane.nobody.else', { 'x-request-id': 'lane-404' });
+    const cached = await read('/user/lane.nobody');
+
+    for (const answer of [viaApp, uncached, cached]) {
+      expect(answer.res.status).toBe(404);
+      expect(answer.res.headers.get('content-type')).toBe('application/problem+json');
+    }
+    expect(viaApp.res.headers.get('x-cache')).toBe('MISS');
+    expect(uncached.res.headers.get('x-cache')).toBe('MISS');
+    expect(cached.res.headers.get('x-cache')).toBe('HIT');
+    expect(withoutRequestId(cached.body)).toEqual(withoutRequestId(viaApp.body));
+    expect(uncached.body).toEqual({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'no user named "lane.nobody.else"',
+      instance: '/user/lane.nobody.else',
+      requestId: 'lane-404',
+    });
+    expect(cached.body.requestId).toBe(cached.res.headers.get('x-request-id'));
+  });
+
+  it('leave names that need decoding, other methods and other paths to the app', async () => {
+    await postJson(`${user.url}/register`, { name: 'lane é', info: 'encoded' });
+    const encoded = await read(`/user/${encodeURIComponent('lane é')}`);
+    expect(encoded.res.status).toBe(200);
+    expect(encoded.body).toMatchObject({ name: 'lane é', info: 'encoded' });
+    const tooLong = await read(`/user/${'x'.repeat(101)}`);
+    expect(tooLong.res.status).toBe(400);
+    const head = await fetch(`${data.url}/user/lane.miss`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
   });
 });
