@@ -75,7 +75,7 @@ export function renderReport({ measured, facts, notes, machine }: ReportInput): 
     '- register: POST /register with a new name each request; the reference runs the same INSERT from a bare',
     '  postgres.js pool of the same size with the same concurrency.',
     '- fixed rate: requests leave on a schedule whether or not earlier ones have been answered (open loop).',
-    '- data-service and user-service log every request at info (to a file) and keep their metrics; the baseline does neither.',
+    '- data-service and user-service run at their default LOG_LEVEL=info (access lines for writes, 5xx and slow requests, to a file) and keep their metrics; the baseline does neither.',
     ...notes.map((note) => `- ${note}`),
   );
   return `${lines.join('\n')}\n`;
