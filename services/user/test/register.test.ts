@@ -101,6 +101,27 @@ describe('POST /register', () => {
     expect(res.status).toBe(413);
     expect(await countUsers()).toBe(before);
   });
+
+  it('counts a chunked body (no Content-Length) as it arrives: 413 over 64 KiB, stored under it', async () => {
+    const chunked = (body: string) => {
+      const bytes = new TextEncoder().encode(body);
+      const stream = new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += 8 * 1024) controller.enqueue(bytes.subarray(at, at + 8 * 1024));
+          controller.close();
+        },
+      });
+      return fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    };
+    const before = await countUsers();
+    const big = await chunked(JSON.stringify({ name: 'chunked.big', info: 'x'.repeat(70 * 1024) }));
+    expect(big.status).toBe(413);
+    expect(await countUsers()).toBe(before);
+
+    const small = await chunked(JSON.stringify({ name: 'chunked.small', info: 'y'.repeat(9_000) }));
+    expect(small.status).toBe(201);
+    expect(await countUsers()).toBe(before + 1);
+  });
 });
 
 describe('PATCH and DELETE /user/:name', () => {
