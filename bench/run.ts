@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_PG_POOL_MAX } from '../services/shared/src/config.ts';
 import { createDatabase, deleteRedisKeys, dropDatabase, migrateAndSeed, pgEnv, REDIS, SEED_USERS, SEEDED_PREFIX } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
@@ -126,6 +127,8 @@ async function main() {
 
   const [command, argv] = pinned(pinning.server, process.execPath, ['bench/insert-loop.ts']);
   const output = await runCommand(command, argv, pgEnv(database, {
+    // user-service's own pool size (it runs with its default).
+    PG_POOL_MAX: String(DEFAULT_PG_POOL_MAX),
     CONCURRENCY: String(CONNECTIONS),
     WARMUP_MS: String(WARMUP_SECONDS * 1000),
     DURATION_MS: String(SECONDS * 1000),

