@@ -74,7 +74,7 @@ export function renderReport({ measured, facts, notes, machine }: ReportInput): 
     '  deleted, so every request misses both tiers and reaches PostgreSQL.',
     '- register: POST /register with a new name each request; the reference runs the same INSERT from a bare',
     '  postgres.js pool of the same size with the same concurrency.',
-    '- fixed rate: requests leave on a schedule whether or not earlier ones have been answered (open loop).',
+    '- fixed rate: requests leave on a schedule whether or not earlier ones have been answered (open loop); run right after the hits, on the same warm hot set.',
     '- pools: the services and the insert loop use the services\' default PG_POOL_MAX (one connection per core, 2–10); the baseline keeps postgres.js\'s default of 10, the plain way.',
     '- data-service and user-service run at their default LOG_LEVEL=info (access lines for writes, 5xx and slow requests, to a file) and keep their metrics; the baseline does neither.',
     ...notes.map((note) => `- ${note}`),
