@@ -105,7 +105,8 @@ export const SLOW_REQUEST_SECONDS = 1;
 /**
  * The access log line and the request metric, the same for the app and for the read lane. Every
  * request is counted and timed in the metric. Its line is at info when it wrote (any method but
- * GET and HEAD), failed on the server (5xx) or was slow; reads that went fine are at debug: a
+ * GET and HEAD), failed on the server (5xx) or was slow; probes, scrapes and reads that went
+ * fine are at debug: a
  * line per read at info was a third of a cache hit's CPU and, at tens of thousands of reads a
  * second, a flood no log pipeline wants (rates, statuses and latencies are the metric's job).
  * LOG_LEVEL=debug shows every request.
@@ -114,7 +115,10 @@ export function requestRecorder(logger: Logger, metrics: Metrics) {
   return ({ requestId, method, path, route, status, seconds }: RequestRecord): void => {
     metrics.httpDuration.observe({ method, route, status: String(status) }, seconds);
     const read = method === 'GET' || method === 'HEAD';
-    const level = !read || status >= 500 || seconds >= SLOW_REQUEST_SECONDS ? 'info' : 'debug';
+    // Probes and scrapes come every few seconds; a readiness 503 during an outage is the probe
+    // doing its job, and one line per probe would drown the useful ones.
+    const probe = route.startsWith('/health') || route === '/metrics';
+    const level = !probe && (!read || status >= 500 || seconds >= SLOW_REQUEST_SECONDS) ? 'info' : 'debug';
     if (!logger.isLevelEnabled(level)) return;
     logger[level]({ requestId, method, path, route, status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
   };

@@ -9,8 +9,8 @@ function recorderAt(level: string) {
   const logs = new LogCapture();
   const metrics = createMetrics('test-service');
   const record = requestRecorder(createLogger('test-service', level, logs), metrics);
-  const request = (status: number, seconds = 0.002, method = 'GET') =>
-    record({ requestId: 'r1', method, path: '/user/amit', route: '/user/:name', status, seconds });
+  const request = (status: number, seconds = 0.002, method = 'GET', route = '/user/:name') =>
+    record({ requestId: 'r1', method, path: route === '/user/:name' ? '/user/amit' : route, route, status, seconds });
   const counted = async () => {
     const text = await metrics.registry.metrics();
     return [...text.matchAll(/^http_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)].reduce((sum, [, n]) => sum + Number(n), 0);
@@ -24,7 +24,7 @@ function recorderAt(level: string) {
 }
 
 describe('access lines', () => {
-  it('at info only for writes, server errors and slow requests; every request is counted', async () => {
+  it('at info only for writes, server errors and slow requests, never for probes; every request is counted', async () => {
     const { request, counted, lines } = recorderAt('info');
     request(200);
     request(404);
@@ -34,6 +34,8 @@ describe('access lines', () => {
     request(204, 0.002, 'DELETE');
     request(409, 0.002, 'POST');
     request(200, 0.002, 'HEAD');
+    request(503, 0.002, 'GET', '/health/ready');
+    request(200, SLOW_REQUEST_SECONDS + 0.5, 'GET', '/metrics');
 
     const logged = await lines();
     expect(logged.map((line) => [line.method, line.status, line.level])).toEqual([
@@ -43,7 +45,7 @@ describe('access lines', () => {
       ['POST', 409, 'info'],
     ]);
     expect(logged[1]).toMatchObject({ requestId: 'r1', method: 'GET', path: '/user/amit', route: '/user/:name', ms: 1500 });
-    expect(await counted()).toBe(8);
+    expect(await counted()).toBe(10);
   });
 
   it('for every request at debug', async () => {
