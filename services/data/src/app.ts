@@ -3,7 +3,7 @@ import { mountHealth, type Lifecycle, type ReadinessReport } from '../../shared/
 import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
-import { NameParam, problemResponse, User, UserName } from '../../shared/src/user-schema.ts';
+import { databaseUnavailableResponse, NameParam, problemResponse, User, UserName } from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
 import { userAnswer } from './read-lane.ts';
 import type { UserLookup } from './user-lookup.ts';
@@ -44,7 +44,7 @@ const getUser = createRoute({
     200: { description: 'The user', headers: cacheHeader, content: { 'application/json': { schema: CachedUser } } },
     400: problemResponse('Invalid name'),
     404: problemResponse('No such user'),
-    503: problemResponse('Database unavailable; see Retry-After'),
+    503: databaseUnavailableResponse,
   },
 });
 
@@ -56,7 +56,7 @@ const listUsers = createRoute({
   responses: {
     200: { description: 'A page', content: { 'application/json': { schema: UserPage } } },
     400: problemResponse('Invalid limit or cursor'),
-    503: problemResponse('Database unavailable; see Retry-After'),
+    503: databaseUnavailableResponse,
   },
 });
 

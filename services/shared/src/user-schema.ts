@@ -55,6 +55,9 @@ export const problemResponse = (description: string) => ({
   content: { 'application/problem+json': { schema: Problem } },
 });
 
+/** What every route that reads or writes PostgreSQL answers while it is away (see problemForError). */
+export const databaseUnavailableResponse = problemResponse('Database unavailable; see Retry-After');
+
 /** The row as stored, mapped to the API's shape. */
 export interface UserRow {
   name: string;

@@ -4,7 +4,7 @@ import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import { ProblemError } from '../../shared/src/problem.ts';
-import { NameParam, problemResponse, User, UserInfo, UserName } from '../../shared/src/user-schema.ts';
+import { databaseUnavailableResponse, NameParam, problemResponse, User, UserInfo, UserName } from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
 import type { UserStore } from './users.ts';
 
@@ -39,7 +39,7 @@ const register = createRoute({
     409: problemResponse('The name is taken; the existing user is unchanged'),
     413: problemResponse('Body larger than 64 KiB'),
     415: problemResponse('Body is not JSON'),
-    503: problemResponse('Database unavailable; see Retry-After'),
+    503: databaseUnavailableResponse,
   },
 });
 
@@ -54,7 +54,7 @@ const update = createRoute({
     404: problemResponse('No such user'),
     413: problemResponse('Body larger than 64 KiB'),
     415: problemResponse('Body is not JSON'),
-    503: problemResponse('Database unavailable; see Retry-After'),
+    503: databaseUnavailableResponse,
   },
 });
 
@@ -67,7 +67,7 @@ const remove = createRoute({
     204: { description: 'Deleted' },
     400: invalid,
     404: problemResponse('No such user'),
-    503: problemResponse('Database unavailable; see Retry-After'),
+    503: databaseUnavailableResponse,
   },
 });
 
