@@ -37,8 +37,8 @@ test: ## Start PostgreSQL and Redis if needed, then build, typecheck and run eve
 test-images: ## Build both images and run them hardened against local PostgreSQL and Redis
 	$(NPM) run test:images
 
-deps: ## Fetch the chart's postgresql and redis dependencies (helm dependency update)
-	$(HELM) dependency update helm
+deps: ## Fetch the pinned postgresql and redis subcharts (Chart.lock) into helm/charts/
+	$(HELM) dependency build helm
 
 dev: ## Build, deploy and redeploy on save with skaffold; forwards localhost:5000 (user) and :5001 (data)
 	$(SKAFFOLD) dev --port-forward=user

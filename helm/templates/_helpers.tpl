@@ -48,3 +48,17 @@ helm.sh/chart: {{ include "users.chart" . }}
 {{- define "users.image" -}}
 {{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag | toString) -}}
 {{- end -}}
+
+{{/*
+Bitnami's own NetworkPolicies, with allowExternal=false, admit pods labelled "<name>-client": true
+(postgresql.v1.primary.fullname, common.names.fullname of redis). The services and their init
+containers are those clients.
+*/}}
+{{- define "users.clientLabels" -}}
+{{- if .Values.postgresql.enabled }}
+{{ include "users.postgresql.primaryFullname" . }}-client: "true"
+{{- end }}
+{{- if .Values.redis.enabled }}
+{{ include "users.redis.fullname" . }}-client: "true"
+{{- end }}
+{{- end -}}

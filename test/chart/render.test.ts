@@ -80,36 +80,36 @@ describe('what each profile renders', () => {
       matchLabels: { 'app.kubernetes.io/instance': 'users' },
       matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['user-service', 'data-service'] }],
     };
-    for (const [target, port] of [['postgresql', 5432], ['redis', 6379]] as const) {
-      const policy = find(objects, 'NetworkPolicy', `users-${target}`).spec as any;
+    // Ports by the names the subcharts give their containers' ports, so a changed port needs no second value.
+    for (const [target, port] of [['postgresql', 'tcp-postgresql'], ['redis', 'redis']] as const) {
+      const policy = find(objects, 'NetworkPolicy', `users-${target}-ingress`).spec as any;
       expect(policy.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/instance': 'users', 'app.kubernetes.io/name': target });
       expect(policy.policyTypes).toEqual(['Ingress']);
       expect(policy.ingress).toEqual([{ from: [{ podSelector: onlyOurServices }], ports: [{ port, protocol: 'TCP' }] }]);
     }
     expect(ofKind(objects, 'NetworkPolicy').map((policy) => policy.metadata.name).sort()).toEqual(
-      ['users-postgresql', 'users-redis', 'users-services'].sort(),
+      ['users-postgresql-ingress', 'users-redis-ingress', 'users-services'].sort(),
     );
   });
 
-  it('the NetworkPolicies admit the database pods\' container ports, not their Service ports', () => {
-    const objects = render(chart.dir, {
-      ...profiles.production,
-      set: {
-        'postgresql.primary.service.ports.postgresql': 15432,
-        'postgresql.primary.containerPorts.postgresql': 5433,
-        'redis.master.service.ports.redis': 16379,
-      },
-    });
-    const ports = (name: string) => (find(objects, 'NetworkPolicy', name).spec as any).ingress[0].ports;
-    expect(ports('users-postgresql')).toEqual([{ port: 5433, protocol: 'TCP' }]);
-    expect(ports('users-redis')).toEqual([{ port: 6379, protocol: 'TCP' }]);
+  it('our pods carry the client labels that Bitnami\'s own policies (allowExternal=false) admit, and podLabels', () => {
+    const objects = render(chart.dir, { set: { 'userService.podLabels.team': 'accounts', 'postgresql.architecture': 'replication' } });
+    const labels = (name: string) => (find(objects, 'Deployment', name).spec as any).template.metadata.labels;
+    expect(labels('users-user-service')).toMatchObject({ 'users-postgresql-primary-client': 'true', 'users-redis-client': 'true', team: 'accounts' });
+    expect(labels('users-data-service')).toMatchObject({ 'users-postgresql-primary-client': 'true', 'users-redis-client': 'true' });
+    expect(labels('users-data-service').team).toBeUndefined();
   });
 
-  it("turning on our NetworkPolicy while Bitnami's allow-all policy is still on fails with the fix in the message", () => {
-    expect(() => render(chart.dir, { set: { 'networkPolicy.enabled': true } })).toThrow(/postgresql\.primary\.networkPolicy\.enabled=false/);
-    expect(() => render(chart.dir, { set: { 'networkPolicy.enabled': true, 'postgresql.primary.networkPolicy.enabled': false } })).toThrow(
-      /redis\.networkPolicy\.enabled=false/,
+  it("one value turns the NetworkPolicies on; Bitnami's allow-all policies, which would void them, are refused with the fix", () => {
+    expect(ofKind(render(chart.dir, { set: { 'networkPolicy.enabled': true } }), 'NetworkPolicy')).toHaveLength(3);
+    expect(() => render(chart.dir, { set: { 'networkPolicy.enabled': true, 'postgresql.primary.networkPolicy.enabled': true } })).toThrow(
+      /postgresql\.primary\.networkPolicy\.allowExternal is true; set it to false/,
     );
+    expect(() => render(chart.dir, { set: { 'networkPolicy.enabled': true, 'redis.networkPolicy.enabled': true } })).toThrow(
+      /redis\.networkPolicy\.allowExternal is true; set it to false/,
+    );
+    const strict = { 'networkPolicy.enabled': true, 'redis.networkPolicy.enabled': true, 'redis.networkPolicy.allowExternal': false };
+    expect(ofKind(render(chart.dir, { set: strict }), 'NetworkPolicy').some((policy) => policy.metadata.name === 'users-redis-ingress')).toBe(true);
   });
 
   it('external: no subchart objects, and the NetworkPolicy has no database or cache pods to select', () => {
@@ -169,9 +169,16 @@ describe('NOTES.txt', () => {
     expect(text).toContain('helm test shop --namespace staging');
   });
 
-  it('warns about unpinned database images until they are pinned', () => {
-    expect(notes({})).toMatch(/postgresql\.image is not pinned[\s\S]*redis\.image is not pinned/);
-    const pinned = notes({ set: { 'postgresql.image.digest': 'sha256:0123', 'redis.image.tag': '8.2.1-debian-12-r0' } });
-    expect(pinned).not.toMatch(/is not pinned/);
+  it('warns about image tags that are gone or move, and not about the defaults', () => {
+    expect(notes({})).not.toMatch(/Warning/);
+    const text = notes({ set: { 'postgresql.image.repository': 'bitnami/postgresql', 'redis.image.tag': 'latest', 'userService.image.tag': 'latest' } });
+    expect(text).toMatch(/postgresql\.image is docker\.io\/bitnami\/postgresql:17\.6\.0-debian-12-r4, a versioned docker\.io\/bitnami tag/);
+    expect(text).toMatch(/redis\.image \(docker\.io\/bitnamilegacy\/redis:latest\) has no fixed tag/);
+    expect(text).toMatch(/userService\.image\.tag is "latest"/);
+    // A digest pins any tag; a mirror is not docker.io/bitnami.
+    const pinned = notes({
+      set: { 'redis.image.tag': 'latest', 'redis.image.digest': `sha256:${'0'.repeat(64)}`, 'postgresql.image.repository': 'bitnami/postgresql', 'global.imageRegistry': 'registry.example.com' },
+    });
+    expect(pinned).not.toMatch(/Warning/);
   });
 });

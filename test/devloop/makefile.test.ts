@@ -40,7 +40,7 @@ describe('make help', () => {
 
 describe('make -n', () => {
   const commands: Record<string, string[]> = {
-    deps: ['helm dependency update helm'],
+    deps: ['helm dependency build helm'],
     dev: ['skaffold dev --port-forward=user'],
     run: ['scripts/run-local.sh'],
     test: ['scripts/local-services.sh', '[ -d node_modules ] || npm ci --no-audit --no-fund', 'npm test'],

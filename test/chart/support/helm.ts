@@ -6,15 +6,13 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import { describe } from 'vitest';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const chartSource = join(repoRoot, 'helm');
-
-// ../shared/bin first: where this repository is built without the real tools, it holds them.
-const toolEnv = { ...process.env, PATH: [resolve(repoRoot, '../shared/bin'), process.env.PATH].join(delimiter) };
 
 export interface HelmResult {
   status: number;
@@ -22,8 +20,12 @@ export interface HelmResult {
   stderr: string;
 }
 
+/** The helm found on PATH. */
 export function helm(args: string[]): HelmResult {
-  const run = spawnSync('helm', args, { env: toolEnv, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync('helm', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error('helm is not on PATH: the chart tests need Helm 4 (https://helm.sh/docs/intro/install/)');
+  }
   if (run.error) throw run.error;
   return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }
@@ -112,3 +114,11 @@ export function ofKind(objects: KubeObject[], kind: string): KubeObject[] {
 }
 
 export const valuesFile = (name: string): string => join(chartSource, name);
+
+const subchartsMissing = 'skipped: the Bitnami subcharts are not in helm/charts/ (`helm dependency build helm` fetches them)';
+
+/** A describe block that needs the real subcharts; without them it is skipped and says why in its title. */
+export function describeWithSubcharts(title: string, body: () => void): void {
+  const present = subchartsPresent();
+  describe.skipIf(!present)(present ? title : `${title}: ${subchartsMissing}`, body);
+}
