@@ -19,7 +19,7 @@ NPM          ?= npm
 # The k8s-dev scripts read the same settings.
 export RELEASE NAMESPACE TAG KIND_CLUSTER
 
-.PHONY: help run test test-images deps dev deploy undeploy images load kind-up kind-down minikube-up port-forward e2e bench clean
+.PHONY: help run test test-images deps dev deploy helm-test undeploy images load kind-up kind-down minikube-up port-forward e2e bench clean
 
 help: ## List the targets (the default)
 	@echo "Usage: make <target> [RELEASE=$(RELEASE)] [NAMESPACE=$(NAMESPACE)] [TAG=$(TAG)] [KIND_CLUSTER=$(KIND_CLUSTER)]"
@@ -48,6 +48,9 @@ deploy: ## helm upgrade --install the chart with the dev values and wait (run `m
 		--dependency-update --values $(VALUES) \
 		--set userService.image.tag=$(TAG) --set dataService.image.tag=$(TAG) \
 		--wait --timeout 10m
+
+helm-test: ## Run the release's helm test (registers through user-service, reads through data-service)
+	$(HELM) test $(RELEASE) --namespace $(NAMESPACE) --logs
 
 undeploy: ## Uninstall the release (the cluster stays)
 	$(HELM) uninstall $(RELEASE) --namespace $(NAMESPACE)

@@ -1,7 +1,10 @@
 // `helm lint --strict` and `helm template` with the real helm, every rendered object checked
 // against the Kubernetes schemas.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { find, helm, ofKind, render, valuesArgs, type KubeObject, type RenderableChart, type RenderOptions, renderableChart } from './support/helm.ts';
+import { chartSource, find, helm, ofKind, render, valuesArgs, type KubeObject, type RenderableChart, type RenderOptions, renderableChart } from './support/helm.ts';
 import { validateObject } from './support/validate.ts';
 import { profiles } from './profiles.ts';
 
@@ -180,5 +183,29 @@ describe('NOTES.txt', () => {
       set: { 'redis.image.tag': 'latest', 'redis.image.digest': `sha256:${'0'.repeat(64)}`, 'postgresql.image.repository': 'bitnami/postgresql', 'global.imageRegistry': 'registry.example.com' },
     });
     expect(pinned).not.toMatch(/Warning/);
+  });
+});
+
+describe('Chart.lock', () => {
+  // helm checks the lock's digest (over Chart.yaml's dependencies and the locked ones) before it
+  // fetches anything; the fetch itself needs the registry, which may be unreachable here.
+  const build = (tamper: boolean): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'users-lock-'));
+    try {
+      cpSync(chartSource, dir, { recursive: true, filter: (path) => !path.startsWith(join(chartSource, 'charts')) });
+      if (tamper) writeFileSync(join(dir, 'Chart.lock'), readFileSync(join(dir, 'Chart.lock'), 'utf8').replace(/sha256:[0-9a-f]/, 'sha256:x'));
+      const result = helm(['dependency', 'build', dir, '--skip-refresh']);
+      return result.stdout + result.stderr;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('matches Chart.yaml (helm dependency build does not call it out of sync), and pins the exact versions', () => {
+    expect(build(false)).not.toMatch(/out of sync/);
+    expect(build(true)).toMatch(/out of sync/);
+    const lock = readFileSync(join(chartSource, 'Chart.lock'), 'utf8');
+    expect(lock).toMatch(/name: postgresql\n\s+repository: \S+\n\s+version: 17\.1\.0/);
+    expect(lock).toMatch(/name: redis\n\s+repository: \S+\n\s+version: 23\.1\.1/);
   });
 });

@@ -54,6 +54,7 @@ describe('make -n', () => {
     bench: ['npm run bench'],
     clean: ['rm -rf dist helm/charts'],
     undeploy: ['helm uninstall users --namespace default'],
+    'helm-test': ['helm test users --namespace default --logs'],
   };
 
   for (const [target, expected] of Object.entries(commands)) {
