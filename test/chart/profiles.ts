@@ -29,8 +29,6 @@ export const profiles = {
       'ingress.hosts.userService': 'users-write.example.com',
       'ingress.hosts.dataService': 'users-read.example.com',
       'networkPolicy.enabled': true,
-      'postgresql.primary.networkPolicy.enabled': false,
-      'redis.networkPolicy.enabled': false,
       'userService.autoscaling.enabled': true,
       'dataService.podDisruptionBudget.enabled': true,
       'userService.seedDemoUsers': true,

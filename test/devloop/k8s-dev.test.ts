@@ -94,9 +94,9 @@ describe('k8s-dev/TROUBLESHOOTING.md', () => {
   const doc = read('k8s-dev/TROUBLESHOOTING.md');
 
   it('covers the known pitfalls, each with a fix', () => {
-    // Bitnami moved versioned tags to bitnamilegacy; substituted images need allowInsecureImages.
+    // Bitnami moved versioned tags to bitnamilegacy; a mirror or a digest is one value.
     expect(doc).toContain('bitnamilegacy/');
-    expect(doc).toContain('global:\n    security:\n      allowInsecureImages: true');
+    expect(doc).toMatch(/`global\.imageRegistry`[\s\S]*`postgresql\.image\.digest`/);
     // kind load under Docker's containerd image store.
     expect(doc).toContain('ctr: content digest sha256:… not found');
     expect(doc).toContain('"containerd-snapshotter": false');
