@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { describe } from 'vitest';
+import { beforeEach, describe } from 'vitest';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const chartSource = join(repoRoot, 'helm');
@@ -37,10 +37,24 @@ export interface RenderableChart {
   dispose(): void;
 }
 
+/** The version Chart.yaml pins for a dependency. */
+function pinnedVersion(name: string): string {
+  const chartYaml = parse(readFileSync(join(chartSource, 'Chart.yaml'), 'utf8')) as { dependencies: { name: string; version: string }[] };
+  return chartYaml.dependencies.find((dependency) => dependency.name === name)!.version;
+}
+
+/** Whether helm/charts/ holds the subchart; throws when it holds another version than the one pinned. */
 function hasSubchart(name: string): boolean {
   const chartsDir = join(chartSource, 'charts');
   if (!existsSync(chartsDir)) return false;
-  return readdirSync(chartsDir).some((entry) => entry === name || (entry.startsWith(`${name}-`) && entry.endsWith('.tgz')));
+  const entry = readdirSync(chartsDir).find((candidate) => candidate === name || (candidate.startsWith(`${name}-`) && candidate.endsWith('.tgz')));
+  if (!entry) return false;
+  const version = entry.endsWith('.tgz')
+    ? entry.slice(name.length + 1, -'.tgz'.length)
+    : (parse(readFileSync(join(chartsDir, entry, 'Chart.yaml'), 'utf8')) as { version: string }).version;
+  const pinned = pinnedVersion(name);
+  if (version !== pinned) throw new Error(`helm/charts/ holds ${name} ${version}, but Chart.yaml pins ${pinned}: run \`helm dependency build helm\``);
+  return true;
 }
 
 export const subchartsPresent = (): boolean => hasSubchart('postgresql') && hasSubchart('redis');
@@ -117,8 +131,11 @@ export const valuesFile = (name: string): string => join(chartSource, name);
 
 const subchartsMissing = 'skipped: the Bitnami subcharts are not in helm/charts/ (`helm dependency build helm` fetches them)';
 
-/** A describe block that needs the real subcharts; without them it is skipped and says why in its title. */
+/** A describe block that needs the real subcharts; without them each test skips with the reason as its note. */
 export function describeWithSubcharts(title: string, body: () => void): void {
   const present = subchartsPresent();
-  describe.skipIf(!present)(present ? title : `${title}: ${subchartsMissing}`, body);
+  describe(title, () => {
+    if (!present) beforeEach((context) => context.skip(subchartsMissing));
+    body();
+  });
 }
