@@ -55,6 +55,8 @@ export interface ScrapeTarget {
   metricsPath: string;
   /** Target labels, as service discovery would attach them (job, namespace, service, pod). */
   labels: Record<string, string>;
+  /** Keep the target's own labels on a clash (kube-state-metrics' namespace, say), as its ServiceMonitor does. */
+  honorLabels?: boolean;
 }
 
 export interface PrometheusOptions {
@@ -78,6 +80,7 @@ export class LocalPrometheus {
       scrape_configs: targets.map((target, index) => ({
         job_name: `target-${index}`,
         metrics_path: target.metricsPath,
+        honor_labels: target.honorLabels ?? false,
         static_configs: [{ targets: [target.address], labels: target.labels }],
       })),
     };
