@@ -455,7 +455,8 @@ const dashboardExpectations: Record<string, Check> = {
   'Latency p50 / p99 A': (samples, job) => {
     const p50 = byLabels(samples, 'http_route');
     expect(Object.keys(p50)).toEqual([isUser(job) ? '/register' : '/user/:name']);
-    for (const value of Object.values(p50)) between(0, 0.1)(value);
+    // A median: well below the slowest requests, however loaded the machine is.
+    for (const value of Object.values(p50)) between(0, 1)(value);
   },
   'Latency p50 / p99 B': (samples, job) => {
     const p99 = byLabels(samples, 'http_route');
