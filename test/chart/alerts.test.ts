@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { missingPrometheus, promtool, renderedRuleGroups } from '../support/prometheus.ts';
-import { ofKind, render, renderableChart, type RenderableChart } from './support/helm.ts';
+import { helm, ofKind, render, renderableChart, templateArgs, type RenderableChart } from './support/helm.ts';
 
 let chart: RenderableChart;
 let scratch: string;
@@ -46,6 +46,19 @@ describe('PrometheusRule', () => {
     expect(byName.get('UsersErrorBudgetBurnFast')!.expr).toContain('> 14.4 * (1 - 0.995)');
     expect(byName.get('UsersLatencyP99High')!.expr).toMatch(/\) > 1\.5\s*$/);
     expect(byName.get('UsersLatencyP99High')!.for).toBe('20m');
+  });
+
+  it.each([
+    ['an objective of 1 (no error budget)', { availabilityObjective: 1 }, /availabilityObjective/],
+    ['an objective given as a percentage', { availabilityObjective: 99.9 }, /availabilityObjective/],
+    ['a duration Prometheus cannot read', { latencyFor: '10 minutes' }, /latencyFor/],
+    ['a misspelled key', { latencyP99: 0.5 }, /latencyP99/],
+  ])('values.schema.json rejects %s', (_case, prometheusRule, message) => {
+    const values = join(scratch, `invalid-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(values, stringify({ prometheusRule: { enabled: true, ...prometheusRule } }));
+    const result = helm(templateArgs(chart.dir, { valuesFiles: [values] }));
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(message);
   });
 
   describe.skipIf(missingPrometheus)(`promtool${missingPrometheus ? ` (skipped: ${missingPrometheus})` : ''}`, () => {
