@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { missingPrometheus, promtool, renderedRuleGroups } from '../support/prometheus.ts';
 import { helm, ofKind, render, renderableChart, templateArgs, type RenderableChart } from './support/helm.ts';
+import { validateObject } from './support/validate.ts';
 
 let chart: RenderableChart;
 let scratch: string;
@@ -36,6 +37,15 @@ describe('PrometheusRule', () => {
       expect(['critical', 'warning']).toContain(rule.labels?.severity);
       expect(readme, `runbook for ${rule.alert}`).toMatch(new RegExp(`^#### ${rule.alert}$`, 'm'));
     }
+  });
+
+  it('is a PrometheusRule the operator keeps whole, and a misspelled field would be caught', async () => {
+    const [rule] = ofKind(render(chart.dir, { set: { 'prometheusRule.enabled': true } }), 'PrometheusRule');
+    await validateObject(rule!);
+    const misspelled = structuredClone(rule!) as any;
+    misspelled.spec.groups[0].rules[0].fore = misspelled.spec.groups[0].rules[0].for;
+    delete misspelled.spec.groups[0].rules[0].for;
+    await expect(validateObject(misspelled)).rejects.toThrow(/unknown field fore/);
   });
 
   it('takes its thresholds from values', () => {
