@@ -212,7 +212,7 @@ describe(`contract: the rendered external profile runs the real services (${runt
     const dashboard = JSON.parse(readFileSync(join(repoRoot, 'helm/dashboards/users-services.json'), 'utf8'));
     const queried = new Set<string>();
     for (const panel of dashboard.panels) {
-      for (const target of panel.targets) {
+      for (const target of panel.targets ?? []) {
         for (const name of (target.expr as string).matchAll(/([a-z_:][a-z0-9_:]*)\{/g)) queried.add(name[1]!);
       }
     }

@@ -24,6 +24,7 @@ export const profiles = {
   everythingOn: {
     set: {
       'serviceMonitor.enabled': true,
+      'prometheusRule.enabled': true,
       'grafanaDashboard.enabled': true,
       'ingress.enabled': true,
       'ingress.hosts.userService': 'users-write.example.com',

@@ -139,7 +139,7 @@ describe('what each profile renders', () => {
     expect(dashboard.metadata.labels?.grafana_dashboard).toBe('1');
     const json = JSON.parse((dashboard.data as Record<string, string>)['users-services.json']!);
     expect(json.panels.map((panel: any) => panel.title)).toEqual(
-      expect.arrayContaining(['Request rate', 'Latency p50 / p99', 'Errors (5xx share of requests)', 'Cache hit ratio by tier']),
+      expect.arrayContaining(['Request rate', 'Latency p50 / p99', 'Errors (5xx share of requests)', 'Share of reads by tier']),
     );
   });
 

@@ -2,7 +2,7 @@ import { createSql } from '../../shared/src/db.ts';
 import { createRedis } from '../../shared/src/redis.ts';
 import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
 import { createLogger, type Logger } from '../../shared/src/logger.ts';
-import { cacheMetrics, createMetrics } from '../../shared/src/metrics.ts';
+import { cacheMetrics, createMetrics, listenerMetric, redisStateMetric } from '../../shared/src/metrics.ts';
 import { startServer, type RunningServer } from '../../shared/src/server.ts';
 import { USERS_CHANNEL } from '../../shared/src/user-schema.ts';
 import { createDataApp, SERVICE } from './app.ts';
@@ -56,6 +56,8 @@ export async function startDataService(config: DataConfig, logger = createLogger
     onLost: () => lookup.forgetAll(),
     onResumed: () => lookup.forgetAll(),
   }, logger);
+  listenerMetric(metrics, () => listener.listening);
+  redisStateMetric(metrics, () => redisCache.state());
 
   const postgresReady = postgresReadiness(sql, usersTableExists);
   const readiness = async (): Promise<ReadinessReport> => {

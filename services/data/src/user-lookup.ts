@@ -39,6 +39,12 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
     return { user: hit.user, cached: true };
   }
 
+  async function fromDatabase(name: string): Promise<User | null> {
+    const user = await queries.findByName(name);
+    metrics.databaseReads.inc();
+    return user;
+  }
+
   async function lookupThroughTiers(name: string, flight: Flight): Promise<LookupResult> {
     const fromRedis = await redis.lookup(name);
     if (fromRedis.state === 'hit') {
@@ -48,7 +54,7 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
     }
     if (fromRedis.state === 'miss') metrics.lookups.inc({ tier: 'redis', result: 'miss' });
 
-    const user = await queries.findByName(name);
+    const user = await fromDatabase(name);
     if (fromRedis.state === 'miss') await redis.fill(name, user, fromRedis.generation);
     if (!flight.stale) local?.set(name, { user });
     return { user, cached: false };
@@ -56,7 +62,7 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
 
   return {
     async get(name: string): Promise<LookupResult> {
-      if (!coherent()) return { user: await queries.findByName(name), cached: false };
+      if (!coherent()) return { user: await fromDatabase(name), cached: false };
 
       const hit = fromLocalTier(name);
       if (hit) return hit;

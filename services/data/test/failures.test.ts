@@ -72,10 +72,13 @@ describe('Redis down and back', () => {
     const ready = await readiness();
     expect(ready.status).toBe(200);
     expect(ready.body.checks.redis).toBe('down');
+    expect(await metric('cache_redis_state{state="down"')).toBe(1);
+    expect(await metric('cache_redis_state{state="up"')).toBe(0);
 
     await proxy.restore();
     await cachedInRedis('Priya');
     expect((await readiness()).body.checks.redis).toBe('up');
+    expect(await metric('cache_redis_state{state="up"')).toBe(1);
   });
 
   it('a hung Redis costs one command timeout, then a back-off, not a timeout per request', async () => {
@@ -130,10 +133,12 @@ describe('PostgreSQL down and back', () => {
     const ready = await readiness();
     expect(ready.status).toBe(503);
     expect(ready.body.checks).toMatchObject({ postgres: 'down', listener: 'down' });
+    expect(await metric('cache_invalidation_listener_up')).toBe(0);
     expect((await fetch(`${service!.url}/health`)).status).toBe(200);
 
     await proxy.restore();
     await waitFor(async () => (await readiness()).status === 200, 10_000);
+    expect(await metric('cache_invalidation_listener_up')).toBe(1);
     expect((await get('Priya')).status).toBe(200);
   });
 

@@ -67,7 +67,7 @@ describe('cache hits answered by the read lane', () => {
   it('are counted in the request histogram and as local hits', async () => {
     await warm('fast.one');
     const metric = async (pattern: RegExp) => Number(pattern.exec(await (await fetch(`${data.url}/metrics`)).text())?.[1] ?? 0);
-    const requests = /http_request_duration_seconds_count\{[^}]*route="\/user\/:name",status="200"\} (\d+)/;
+    const requests = /http_server_request_duration_seconds_count\{[^}]*http_route="\/user\/:name",http_response_status_code="200"\} (\d+)/;
     const localHits = /cache_lookups_total\{tier="local",result="hit"[^}]*\} (\d+)/;
     const [requestsBefore, hitsBefore] = [await metric(requests), await metric(localHits)];
     await read('/user/fast.one');

@@ -136,7 +136,7 @@ describe('operations', () => {
     const text = await (await fetch(`${replicas[0]!.url}/metrics`)).text();
     expect(text).toMatch(/cache_lookups_total\{tier="local",result="hit"[^}]*\} [1-9]/);
     expect(text).toMatch(/cache_lookups_total\{tier="redis",result="miss"[^}]*\} [1-9]/);
-    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/user\/:name",status="200"/);
+    expect(text).toMatch(/http_server_request_duration_seconds_count\{[^}]*http_route="\/user\/:name",http_response_status_code="200"/);
   });
 
   it('describes GET /user/{name} and GET /users in OpenAPI', async () => {

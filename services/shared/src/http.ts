@@ -113,7 +113,7 @@ export const SLOW_REQUEST_SECONDS = 1;
  */
 export function requestRecorder(logger: Logger, metrics: Metrics) {
   return ({ requestId, method, path, route, status, seconds }: RequestRecord): void => {
-    metrics.httpDuration.observe({ method, route, status: String(status) }, seconds);
+    metrics.httpDuration.observe({ http_request_method: method, http_route: route, http_response_status_code: status }, seconds);
     const read = method === 'GET' || method === 'HEAD';
     // Probes and scrapes come every few seconds; a readiness 503 during an outage is the probe
     // doing its job, and one line per probe would drown the useful ones.

@@ -10,3 +10,9 @@ export const version: string = (() => {
   }
   return 'unknown';
 })();
+
+/**
+ * The source revision the process was built from: the images set BUILD_REVISION from their
+ * REVISION build argument (the git commit); anything else runs as "unknown".
+ */
+export const revision: string = process.env.BUILD_REVISION?.trim() || 'unknown';

@@ -13,7 +13,7 @@ function recorderAt(level: string) {
     record({ requestId: 'r1', method, path: route === '/user/:name' ? '/user/amit' : route, route, status, seconds });
   const counted = async () => {
     const text = await metrics.registry.metrics();
-    return [...text.matchAll(/^http_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)].reduce((sum, [, n]) => sum + Number(n), 0);
+    return [...text.matchAll(/^http_server_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)].reduce((sum, [, n]) => sum + Number(n), 0);
   };
   // pino writes asynchronously to a stream destination.
   const lines = async () => {

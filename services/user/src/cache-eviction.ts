@@ -1,4 +1,5 @@
 import { briefError, type Logger } from '../../shared/src/logger.ts';
+import type { EvictionMetrics } from '../../shared/src/metrics.ts';
 import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redis.ts';
 import type { UserStore } from './users.ts';
 
@@ -8,19 +9,24 @@ import type { UserStore } from './users.ts';
  * them is listening (scaled to zero, restarting), which NOTIFY alone would leave to the TTL.
  * Best effort: a write never waits for Redis or fails because of it.
  */
-export function createCacheEvictor(redis: CacheRedis, keyPrefix: string, logger: Logger) {
+export function createCacheEvictor(redis: CacheRedis, keyPrefix: string, logger: Logger, metrics: EvictionMetrics) {
   const keys = userCacheKeys(keyPrefix);
   let failing = false;
 
   return {
     evict(name: string): void {
-      if (redis.status !== 'ready') return;
+      // Not sent while disconnected (commands fail at once then), but still an eviction that was missed.
+      if (redis.status !== 'ready') {
+        metrics.failed.inc();
+        return;
+      }
       evictUser(redis, keys, name).then(
         () => {
           if (failing) logger.info('redis is back; evicting written users again');
           failing = false;
         },
         (error: unknown) => {
+          metrics.failed.inc();
           if (!failing) logger.warn({ err: briefError(error) }, 'redis eviction failed; data-service evicts on NOTIFY');
           failing = true;
         },

@@ -2,7 +2,7 @@ import { createSql } from '../../shared/src/db.ts';
 import { createRedis } from '../../shared/src/redis.ts';
 import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
 import { briefError, createLogger, type Logger } from '../../shared/src/logger.ts';
-import { createMetrics } from '../../shared/src/metrics.ts';
+import { createMetrics, evictionMetrics, redisStateMetric } from '../../shared/src/metrics.ts';
 import { retryUntilDone } from '../../shared/src/time.ts';
 import { startServer, type RunningServer } from '../../shared/src/server.ts';
 import { createUserApp, SERVICE } from './app.ts';
@@ -25,7 +25,8 @@ export async function startUserService(config: UserConfig, logger = createLogger
   const lifecycle: Lifecycle = { shuttingDown: false };
   const stopping = new AbortController();
   const redis = createRedis(config, SERVICE);
-  const evictor = createCacheEvictor(redis, config.REDIS_KEY_PREFIX, logger);
+  const evictor = createCacheEvictor(redis, config.REDIS_KEY_PREFIX, logger, evictionMetrics(metrics));
+  redisStateMetric(metrics, () => evictor.state());
 
   const postgresReady = postgresReadiness(sql, () => schemaIsCurrent(sql));
   const readiness = async (): Promise<ReadinessReport> => {

@@ -53,8 +53,13 @@ describe('eviction from the shared cache on write', () => {
       const ready = await fetch(`${service.url}/health/ready`);
       expect(ready.status).toBe(200);
       expect((await ready.json() as any).checks.redis).toBe('down');
+      // Both writes' evictions were missed, and the metrics say so.
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      expect(metrics).toMatch(/^cache_evictions_failed_total\{[^}]*\} 2$/m);
+      expect(metrics).toMatch(/^cache_redis_state\{state="down"[^}]*\} 1$/m);
       await proxy.restore();
       await waitFor(async () => (await (await fetch(`${service.url}/health/ready`)).json() as any).checks.redis === 'up', 5_000);
+      expect(await (await fetch(`${service.url}/metrics`)).text()).toMatch(/^cache_redis_state\{state="up"[^}]*\} 1$/m);
     } finally {
       await service.stop();
       await proxy.close();

@@ -42,8 +42,8 @@ describe('status, health, metrics and API description', () => {
     const res = await fetch(`${service.url}/metrics`);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
-    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*method="POST",route="\/register",status="201"[^}]*\} 1/);
-    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/user\/:name",status="404"/);
+    expect(text).toMatch(/http_server_request_duration_seconds_count\{[^}]*http_request_method="POST",http_route="\/register",http_response_status_code="201"[^}]*\} 1/);
+    expect(text).toMatch(/http_server_request_duration_seconds_count\{[^}]*http_route="\/user\/:name",http_response_status_code="404"/);
     expect(text).toContain('db_pool_max_connections');
     expect(text).toContain('process_resident_memory_bytes');
   });

@@ -52,6 +52,10 @@ export async function validateObject(object: KubeObject): Promise<void> {
     validateServiceMonitor(object, label);
     return;
   }
+  if (object.apiVersion === 'monitoring.coreos.com/v1' && object.kind === 'PrometheusRule') {
+    validatePrometheusRule(object, label);
+    return;
+  }
   const load = modelModules[object.apiVersion];
   if (!load) throw new Error(`${label}: no schema known for apiVersion ${object.apiVersion}`);
   const model = (await load())[object.kind] as Model | undefined;
@@ -86,6 +90,31 @@ function validateServiceMonitor(object: KubeObject, label: string): void {
         if (duration !== undefined && !/^[0-9]+(ms|s|m|h)$/.test(String(duration))) problems.push(`endpoints[${i}]: bad duration ${String(duration)}`);
       }
       for (const field of Object.keys(rest)) problems.push(`endpoints[${i}]: unexpected field ${field}`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`${label}: ${problems.join('; ')}`);
+}
+
+/**
+ * The PrometheusRule CRD's shape (its expressions are checked by promtool in alerts.test.ts):
+ * fields the operator does not know are dropped by the API server, so a misspelled `for` would
+ * silently make an alert fire at once.
+ */
+function validatePrometheusRule(object: KubeObject, label: string): void {
+  const problems: string[] = [];
+  for (const field of Object.keys(object)) if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(field)) problems.push(`unknown field ${field}`);
+  const spec = object.spec as { groups?: unknown } | undefined;
+  if (!spec || !Array.isArray(spec.groups) || spec.groups.length === 0) problems.push('spec.groups empty');
+  for (const [i, group] of ((spec?.groups as Record<string, unknown>[] | undefined) ?? []).entries()) {
+    for (const field of Object.keys(group)) if (!['name', 'interval', 'rules', 'limit', 'partial_response_strategy'].includes(field)) problems.push(`groups[${i}]: unknown field ${field}`);
+    if (typeof group.name !== 'string' || group.name === '') problems.push(`groups[${i}].name missing`);
+    for (const [j, rule] of ((group.rules as Record<string, unknown>[] | undefined) ?? []).entries()) {
+      for (const field of Object.keys(rule)) {
+        if (!['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'].includes(field)) problems.push(`groups[${i}].rules[${j}]: unknown field ${field}`);
+      }
+      if (typeof rule.alert !== 'string' && typeof rule.record !== 'string') problems.push(`groups[${i}].rules[${j}]: neither alert nor record`);
+      if (typeof rule.expr !== 'string' || rule.expr.trim() === '') problems.push(`groups[${i}].rules[${j}]: expr missing`);
+      if (rule.for !== undefined && !/^([0-9]+(ms|s|m|h|d|w|y))+$/.test(String(rule.for))) problems.push(`groups[${i}].rules[${j}]: bad duration ${String(rule.for)}`);
     }
   }
   if (problems.length > 0) throw new Error(`${label}: ${problems.join('; ')}`);
