@@ -223,6 +223,25 @@ describe('with an OTLP endpoint', () => {
   });
 });
 
+describe('a collector that refuses the export', () => {
+  it('is reported in the service log (no header values), and requests and shutdown are unaffected', async () => {
+    // The receiver answers 404 on any other path: a failure the exporter does not retry.
+    const data = await startData(db.name, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/not-traces`, OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer s3cret-token' });
+    try {
+      await waitFor(async () => (await fetch(`${data.url}/health/ready`)).status === 200);
+      expect((await fetch(`${data.url}/user/traced.read`)).status).toBe(200);
+      await waitFor(() => data.logs.lines.some((line) => line.msg === 'tracing' && line.level === 'warn'), 5_000, 20);
+      // Exports run outside any request: the warning must not carry some request's trace id.
+      expect(data.logs.lines.find((line) => line.msg === 'tracing')).not.toHaveProperty('trace_id');
+    } finally {
+      // Stops cleanly although its last export fails too.
+      await data.stop();
+    }
+    expect(data.logs.lines.at(-1)).toMatchObject({ msg: 'stopped' });
+    expect(data.logs.raw.join('\n')).not.toContain('s3cret-token');
+  });
+});
+
 describe('configuration', () => {
   it.each([
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, 'http://collector:4318/v1/traces'],

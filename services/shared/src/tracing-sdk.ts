@@ -3,6 +3,8 @@
 import {
   context,
   createContextKey,
+  diag,
+  DiagLogLevel,
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
@@ -33,6 +35,7 @@ import {
   ATTR_URL_SCHEME,
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
+import type { Logger } from './logger.ts';
 import type { CacheRedis } from './redis.ts';
 import type { PostgresServer, RequestListener, Tracing } from './tracing.ts';
 import { version } from './version.ts';
@@ -42,6 +45,8 @@ export interface TracingOptions {
   /** The OTLP/HTTP traces URL (tracesEndpoint in tracing.ts). */
   endpoint: string;
   postgres: PostgresServer;
+  /** Where the SDK's own warnings go: an export that fails (collector unreachable, say). */
+  logger: Logger;
 }
 
 /** The request's own span, reachable from its child spans' contexts too. */
@@ -53,7 +58,12 @@ const REQUEST_SPAN = createContextKey('request span');
  * OTEL_RESOURCE_ATTRIBUTES (resource), OTEL_TRACES_SAMPLER(_ARG), OTEL_BSP_* (batching),
  * OTEL_EXPORTER_OTLP(_TRACES)_HEADERS/_TIMEOUT/_COMPRESSION (exporter).
  */
-export function createTracing({ service, endpoint, postgres }: TracingOptions): Tracing {
+export function createTracing({ service, endpoint, postgres, logger }: TracingOptions): Tracing {
+  // The SDK reports failed exports through diag, silent unless given a logger. The message only:
+  // the arguments may hold exporter settings, headers (credentials) included.
+  // Exports start from timers armed inside some request; their warnings are not that request's.
+  const sdkLog = (message: string) => context.with(ROOT_CONTEXT, () => logger.warn({ detail: message }, 'tracing'));
+  diag.setLogger({ error: sdkLog, warn: sdkLog, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
   const resource = defaultResource()
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: service, [ATTR_SERVICE_VERSION]: version }))
     .merge(detectResources({ detectors: [envDetector] }));
@@ -183,14 +193,17 @@ export function createTracing({ service, endpoint, postgres }: TracingOptions): 
       return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
     },
 
-    shutdown: () => provider.shutdown(),
+    // The last export failing must not fail the service's shutdown.
+    shutdown: () => provider.shutdown().catch((error: unknown) => sdkLog(`last export failed: ${error instanceof Error ? error.message : String(error)}`)),
   };
 }
 
 /** A postgres.js query's statement text, its parameters as $1, $2, … (the tagged template's strings). */
 function queryText(query: Promise<unknown>): string {
-  const strings = (query as { strings?: readonly string[] }).strings;
-  if (!strings) return '';
+  const strings = (query as { strings?: readonly string[] | string }).strings;
+  // sql.unsafe() keeps its text as one string.
+  if (typeof strings === 'string') return strings.replace(/\s+/g, ' ').trim();
+  if (!Array.isArray(strings)) return '';
   return strings
     .reduce((text, part, index) => (index === 0 ? part : `${text}$${index}${part}`), '')
     .replace(/\s+/g, ' ')

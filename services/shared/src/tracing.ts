@@ -61,7 +61,7 @@ export async function startTracing(
   const endpoint = tracesEndpoint(config);
   if (endpoint === undefined) return undefined;
   const { createTracing } = await import('./tracing-sdk.ts');
-  const tracing = createTracing({ service, endpoint, postgres: postgresServer(config) });
+  const tracing = createTracing({ service, endpoint, postgres: postgresServer(config), logger });
   addLogFields(logger, tracing.logFields);
   logger.info({ endpoint: new URL(endpoint).origin }, 'tracing on');
   return tracing;
