@@ -8,15 +8,14 @@ import { DEFAULT_PG_POOL_MAX } from '../services/shared/src/config.ts';
 import { createDatabase, deleteRedisKeys, dropDatabase, migrateAndSeed, pgEnv, REDIS, SEED_USERS, SEEDED_PREFIX } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
-import { startOtlpSink } from './otlp-sink.ts';
-import { renderReport, type Measured, type ServerFacts } from './report.ts';
+import { COMPARE_END, COMPARE_START, renderReport, type Measured, type ServerFacts } from './report.ts';
 
 const CONNECTIONS = 64;
 const SECONDS = 8;
 const WARMUP_SECONDS = 2;
 const FIXED_RATE = 5_000;
 const FIXED_RATE_SECONDS = 8;
-const PORTS = { ceiling: 18401, baseline: 18402, data: 18403, user: 18404, dataTraced: 18405, userTraced: 18406, dataCompared: 18407, userCompared: 18408 } as const;
+const PORTS = { ceiling: 18401, baseline: 18402, data: 18403, user: 18404 } as const;
 /** The last 1,000 seeded users are the hot set; misses walk up from u1 and must stay below it. */
 const HOT = { prefix: SEEDED_PREFIX, first: SEED_USERS - 999, count: 1_000 };
 const MISS_LIMIT = HOT.first - 1;
@@ -27,11 +26,6 @@ const database = `bench_${runId}`;
 const redisPrefix = `bench:${runId}:`;
 const logDir = mkdtempSync(join(tmpdir(), 'bench-'));
 const profileDir = process.env.BENCH_CPU_PROF || undefined;
-/**
- * Another build's dist/ folder (say, of the commit before a change): its services run the same
- * scenarios in the same run, as "data-service @compare" and "user-service @compare".
- */
-const compareDist = process.env.BENCH_COMPARE_DIST || undefined;
 
 const servers = new Set<Server>();
 const measured: Measured[] = [];
@@ -120,39 +114,18 @@ async function main() {
   await measureServer(baseline, () => readScenarios(baseline, baselinePrefix));
   await stop(baseline);
 
-  // Each service as it runs by default (tracing off), with tracing on (every request sampled,
-  // exported to a local sink), and from the compared build when there is one.
-  const sink = await startOtlpSink();
-  notes.push('tracing on: OTEL_EXPORTER_OTLP_ENDPOINT points at an OTLP/HTTP sink in the benchmark process; the SDK defaults otherwise (every request sampled, batches every 5 s from a queue of 2,048 spans; what does not fit is dropped)');
-  const variants: { suffix: string; dist: string; env: Record<string, string>; ports: { data: number; user: number } }[] = [
-    { suffix: '', dist: 'dist', env: {}, ports: { data: PORTS.data, user: PORTS.user } },
-    { suffix: ', tracing on', dist: 'dist', env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }, ports: { data: PORTS.dataTraced, user: PORTS.userTraced } },
-    ...(compareDist ? [{ suffix: ' @compare', dist: compareDist, env: {}, ports: { data: PORTS.dataCompared, user: PORTS.userCompared } }] : []),
-  ];
-  const exported = (name: string) => {
-    const { spans, exports } = sink.take();
-    if (spans > 0) notes.push(`${name}: ${spans} spans reached the OTLP sink in ${exports} exports`);
-  };
-
   const dataPrefix = `${redisPrefix}data:`;
-  for (const { suffix, dist, env, ports } of variants) {
-    const data = await start(`data-service${suffix}`, join(dist, 'services/data/src/main.js'), ports.data, { REDIS_KEY_PREFIX: dataPrefix, LOG_LEVEL: 'info', ...env });
-    await measureServer(data, () => readScenarios(data, dataPrefix));
-    await stop(data);
-    exported(data.name);
-  }
+  const data = await start('data-service', 'dist/services/data/src/main.js', PORTS.data, { REDIS_KEY_PREFIX: dataPrefix, LOG_LEVEL: 'info' });
+  await measureServer(data, () => readScenarios(data, dataPrefix));
+  await stop(data);
 
   // data-service is stopped first: it would otherwise spend the servers' core on every NOTIFY.
   // user-service evicts written names from data-service's Redis keys, so it shares their prefix.
-  for (const { suffix, dist, env, ports } of variants) {
-    const user = await start(`user-service${suffix}`, join(dist, 'services/user/src/main.js'), ports.user, { REDIS_KEY_PREFIX: dataPrefix, LOG_LEVEL: 'info', ...env });
-    await measureServer(user, async () => {
-      await load(user, 'register', { mode: 'register', prefix: `reg-${runId}${suffix.replace(/\W/g, '')}-` }, { mode: 'register', prefix: `regwarm-${runId}${suffix.replace(/\W/g, '')}-` });
-    });
-    await stop(user);
-    exported(user.name);
-  }
-  await sink.close();
+  const user = await start('user-service', 'dist/services/user/src/main.js', PORTS.user, { REDIS_KEY_PREFIX: dataPrefix, LOG_LEVEL: 'info' });
+  await measureServer(user, async () => {
+    await load(user, 'register', { mode: 'register', prefix: `reg-${runId}-` }, { mode: 'register', prefix: `regwarm-${runId}-` });
+  });
+  await stop(user);
 
   const [command, argv] = pinned(pinning.server, process.execPath, ['bench/insert-loop.ts']);
   const output = await runCommand(command, argv, pgEnv(database, {
@@ -181,8 +154,16 @@ async function main() {
     },
   });
   process.stdout.write(`\n${report}`);
-  writeFileSync('bench/RESULTS.md', report);
+  writeFileSync('bench/RESULTS.md', `${report}${comparedSection()}`);
   process.stdout.write('\nwritten to bench/RESULTS.md\n');
+}
+
+/** The section `npm run bench:compare` wrote (bench/compare.ts), kept when this run rewrites the file. */
+function comparedSection(): string {
+  const previous = existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : '';
+  const start = previous.indexOf(COMPARE_START);
+  const end = previous.indexOf(COMPARE_END);
+  return start >= 0 && end > start ? `\n${previous.slice(start, end + COMPARE_END.length)}\n` : '';
 }
 
 function loadAverage(): string {
