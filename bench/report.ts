@@ -20,6 +20,10 @@ export interface ReportInput {
   machine: { cores: number; cpu: string; node: string; loadGenerator: string; date: string };
 }
 
+/** bench/compare.ts's section of bench/RESULTS.md lies between these; `npm run bench` keeps it. */
+export const COMPARE_START = '<!-- bench/compare.ts: start -->';
+export const COMPARE_END = '<!-- bench/compare.ts: end -->';
+
 /** What each scenario is compared with. */
 const reference = (scenario: string) => (scenario === 'register' ? 'insert loop' : 'baseline');
 

@@ -8,7 +8,7 @@ import { DEFAULT_PG_POOL_MAX } from '../services/shared/src/config.ts';
 import { createDatabase, deleteRedisKeys, dropDatabase, migrateAndSeed, pgEnv, REDIS, SEED_USERS, SEEDED_PREFIX } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
-import { renderReport, type Measured, type ServerFacts } from './report.ts';
+import { COMPARE_END, COMPARE_START, renderReport, type Measured, type ServerFacts } from './report.ts';
 
 const CONNECTIONS = 64;
 const SECONDS = 8;
@@ -154,8 +154,16 @@ async function main() {
     },
   });
   process.stdout.write(`\n${report}`);
-  writeFileSync('bench/RESULTS.md', report);
+  writeFileSync('bench/RESULTS.md', `${report}${comparedSection()}`);
   process.stdout.write('\nwritten to bench/RESULTS.md\n');
+}
+
+/** The section `npm run bench:compare` wrote (bench/compare.ts), kept when this run rewrites the file. */
+function comparedSection(): string {
+  const previous = existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : '';
+  const start = previous.indexOf(COMPARE_START);
+  const end = previous.indexOf(COMPARE_END);
+  return start >= 0 && end > start ? `\n${previous.slice(start, end + COMPARE_END.length)}\n` : '';
 }
 
 function loadAverage(): string {

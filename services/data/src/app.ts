@@ -3,6 +3,7 @@ import { mountHealth, type Lifecycle, type ReadinessReport } from '../../shared/
 import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
+import type { Tracing } from '../../shared/src/tracing.ts';
 import { databaseUnavailableResponse, NameParam, problemResponse, User, UserName } from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
 import { userAnswer } from './read-lane.ts';
@@ -18,6 +19,7 @@ export interface DataAppDeps {
   metrics: Metrics;
   lifecycle: Lifecycle;
   readiness: () => Promise<ReadinessReport>;
+  tracing?: Tracing | undefined;
 }
 
 const CachedUser = User.extend({
@@ -60,8 +62,8 @@ const listUsers = createRoute({
   },
 });
 
-export function createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness }: DataAppDeps) {
-  const app = createServiceApp({ logger, metrics });
+export function createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness, tracing }: DataAppDeps) {
+  const app = createServiceApp({ logger, metrics, tracing });
   mountHealth(app, lifecycle, readiness);
 
   app.get('/', (c) => c.json({ service: SERVICE, version }));

@@ -3,6 +3,7 @@ import { problemForError, requestIdFrom, requestRecorder } from '../../shared/sr
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody, type Problem } from '../../shared/src/problem.ts';
+import type { Tracing } from '../../shared/src/tracing.ts';
 import type { LookupResult, UserLookup } from './user-lookup.ts';
 
 /** A finished answer to GET /user/:name, the same whichever path produced it. */
@@ -35,8 +36,8 @@ function problemAnswer(problem: Problem, path: string, requestId: string): Answe
  * route's does, with the same request-id rule, access log line, metric and error handling.
  * Names that need decoding or normalizing, query strings and other methods go to the app.
  */
-export function createReadLane({ lookup, logger, metrics }: { lookup: UserLookup; logger: Logger; metrics: Metrics }) {
-  const record = requestRecorder(logger, metrics);
+export function createReadLane({ lookup, logger, metrics, tracing }: { lookup: UserLookup; logger: Logger; metrics: Metrics; tracing?: Tracing | undefined }) {
+  const record = requestRecorder(logger, metrics, tracing);
 
   return function answerUserRead(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'GET') return false;

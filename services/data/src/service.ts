@@ -4,6 +4,7 @@ import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../s
 import { createLogger, type Logger } from '../../shared/src/logger.ts';
 import { cacheMetrics, createMetrics, listenerMetric, redisStateMetric } from '../../shared/src/metrics.ts';
 import { startServer, type RunningServer } from '../../shared/src/server.ts';
+import { startTracing } from '../../shared/src/tracing.ts';
 import { USERS_CHANNEL } from '../../shared/src/user-schema.ts';
 import { createDataApp, SERVICE } from './app.ts';
 import type { DataConfig } from './config.ts';
@@ -11,7 +12,7 @@ import { listenForChanges } from './invalidation.ts';
 import { createLocalCache } from './local-cache.ts';
 import { createReadLane } from './read-lane.ts';
 import { createRedisCache } from './redis-cache.ts';
-import { createUserLookup } from './user-lookup.ts';
+import { createUserLookup, tracedLookup } from './user-lookup.ts';
 import { createUserQueries } from './user-queries.ts';
 
 export interface DataService extends RunningServer {
@@ -20,14 +21,16 @@ export interface DataService extends RunningServer {
 
 /** Wires data-service from a validated config; main.ts and the tests both start it this way. */
 export async function startDataService(config: DataConfig, logger = createLogger(SERVICE, config.LOG_LEVEL)): Promise<DataService> {
+  const tracing = await startTracing(SERVICE, config, logger);
   const metrics = createMetrics(SERVICE);
   const sql = createSql(config, SERVICE);
   metrics.dbPoolMax.set(config.PG_POOL_MAX);
   const lifecycle: Lifecycle = { shuttingDown: false };
 
   const redis = createRedis(config, SERVICE);
+  tracing?.instrumentRedis(redis);
 
-  const queries = createUserQueries(sql, metrics, config.PG_QUERY_TIMEOUT_MS);
+  const queries = createUserQueries(sql, metrics, config.PG_QUERY_TIMEOUT_MS, tracing);
   const cacheCounters = cacheMetrics(metrics);
   const redisCache = createRedisCache({
     redis,
@@ -43,7 +46,7 @@ export async function startDataService(config: DataConfig, logger = createLogger
     maxBytes: config.LOCAL_CACHE_MAX_BYTES,
   });
 
-  const lookup = createUserLookup({
+  const untracedLookup = createUserLookup({
     queries,
     redis: redisCache,
     local,
@@ -51,6 +54,7 @@ export async function startDataService(config: DataConfig, logger = createLogger
     coherent: () => listener.listening,
     metrics: cacheCounters,
   });
+  const lookup = tracing ? tracedLookup(untracedLookup, tracing) : untracedLookup;
   const listener = listenForChanges((overrides) => createSql(config, `${SERVICE}-listener`, overrides), USERS_CHANNEL, {
     onChange: (name) => lookup.invalidate(name),
     onLost: () => lookup.forgetAll(),
@@ -77,16 +81,18 @@ export async function startDataService(config: DataConfig, logger = createLogger
     return row?.present ?? false;
   }
 
-  const app = createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness });
+  const app = createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness, tracing });
   const server = await startServer({
     fetch: app.fetch,
-    fastPath: createReadLane({ lookup, logger, metrics }),
+    fastPath: createReadLane({ lookup, logger, metrics, tracing }),
+    tracing,
     config,
     logger,
     lifecycle,
     close: async () => {
       await listener.close();
       await Promise.all([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);
+      await tracing?.shutdown();
     },
   });
   return { ...server, logger };

@@ -1,12 +1,17 @@
 import type { CacheMetrics } from '../../shared/src/metrics.ts';
+import type { Tracing } from '../../shared/src/tracing.ts';
 import type { User } from '../../shared/src/user-schema.ts';
 import type { LocalCache } from './local-cache.ts';
 import type { RedisCache } from './redis-cache.ts';
 import type { UserQueries } from './user-queries.ts';
 
+/** Where an answer came from. */
+export type Tier = 'local' | 'redis' | 'postgres';
+
 export interface LookupResult {
   user: User | null;
   cached: boolean;
+  tier: Tier;
 }
 
 export interface UserLookupDeps {
@@ -36,7 +41,7 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
     const hit = local?.get(name);
     if (!hit) return undefined;
     metrics.lookups.inc({ tier: 'local', result: 'hit' });
-    return { user: hit.user, cached: true };
+    return { user: hit.user, cached: true, tier: 'local' };
   }
 
   async function fromDatabase(name: string): Promise<User | null> {
@@ -50,19 +55,19 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
     if (fromRedis.state === 'hit') {
       metrics.lookups.inc({ tier: 'redis', result: 'hit' });
       if (!flight.stale) local?.set(name, { user: fromRedis.user });
-      return { user: fromRedis.user, cached: true };
+      return { user: fromRedis.user, cached: true, tier: 'redis' };
     }
     if (fromRedis.state === 'miss') metrics.lookups.inc({ tier: 'redis', result: 'miss' });
 
     const user = await fromDatabase(name);
     if (fromRedis.state === 'miss') await redis.fill(name, user, fromRedis.generation);
     if (!flight.stale) local?.set(name, { user });
-    return { user, cached: false };
+    return { user, cached: false, tier: 'postgres' };
   }
 
   return {
     async get(name: string): Promise<LookupResult> {
-      if (!coherent()) return { user: await fromDatabase(name), cached: false };
+      if (!coherent()) return { user: await fromDatabase(name), cached: false, tier: 'postgres' };
 
       const hit = fromLocalTier(name);
       if (hit) return hit;
@@ -109,3 +114,27 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
 }
 
 export type UserLookup = ReturnType<typeof createUserLookup>;
+
+const LOOKUP_SPAN = 'cache lookup';
+
+/**
+ * The lookup with a span per request: `cache.tier` names the tier that answered (local, redis or
+ * postgres) and `user.found` whether the name exists; Redis and PostgreSQL spans are its children.
+ */
+export function tracedLookup(lookup: UserLookup, tracing: Tracing): UserLookup {
+  return {
+    ...lookup,
+    get: (name) =>
+      tracing.inSpan(LOOKUP_SPAN, {}, async (annotate) => {
+        const result = await lookup.get(name);
+        annotate({ 'cache.tier': result.tier, 'user.found': result.user !== null });
+        return result;
+      }),
+    peekLocal(name) {
+      const result = lookup.peekLocal(name);
+      // A miss here is followed by get, whose span covers the whole lookup.
+      if (result) tracing.instant(LOOKUP_SPAN, { 'cache.tier': result.tier, 'user.found': result.user !== null });
+      return result;
+    },
+  };
+}

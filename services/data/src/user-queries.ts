@@ -1,5 +1,6 @@
 import { queryTracker, type Sql } from '../../shared/src/db.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
+import type { Tracing } from '../../shared/src/tracing.ts';
 import { toUser, type User, type UserRow } from '../../shared/src/user-schema.ts';
 
 export interface UserPage {
@@ -14,8 +15,8 @@ export interface UserQueries {
 }
 
 /** Read-only access to the users table (postgres.js prepares each statement once per connection). */
-export function createUserQueries(sql: Sql, metrics: Metrics, queryTimeoutMs: number): UserQueries {
-  const tracked = queryTracker(metrics, queryTimeoutMs);
+export function createUserQueries(sql: Sql, metrics: Metrics, queryTimeoutMs: number, tracing?: Tracing): UserQueries {
+  const tracked = queryTracker(metrics, queryTimeoutMs, tracing);
 
   return {
     async findByName(name) {

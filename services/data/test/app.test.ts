@@ -28,14 +28,14 @@ describe('GET /user/:name, by lookup outcome', () => {
     [true, 'HIT'],
     [false, 'MISS'],
   ] as const)('cached: %s answers 200 with X-Cache: %s', async (cached, header) => {
-    const res = await appAnswering(async () => ({ user: amit, cached })).request('/user/Amit');
+    const res = await appAnswering(async () => ({ user: amit, cached, tier: cached ? 'redis' : 'postgres' })).request('/user/Amit');
     expect(res.status).toBe(200);
     expect(res.headers.get('x-cache')).toBe(header);
     expect(await res.json()).toEqual({ ...amit, cached });
   });
 
   it('no such user answers a problem+json 404, still saying where the answer came from', async () => {
-    const res = await appAnswering(async () => ({ user: null, cached: true })).request('/user/Ghost');
+    const res = await appAnswering(async () => ({ user: null, cached: true, tier: 'local' })).request('/user/Ghost');
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.headers.get('x-cache')).toBe('HIT');
@@ -54,7 +54,7 @@ describe('GET /user/:name, by lookup outcome', () => {
     const asked: string[] = [];
     const app = appAnswering(async (name) => {
       asked.push(name);
-      return { user: null, cached: false };
+      return { user: null, cached: false, tier: 'postgres' };
     });
     await app.request(`/user/${encodeURIComponent(' Zoe\u0301 ')}`);
     expect(asked).toEqual(['Zoé']);

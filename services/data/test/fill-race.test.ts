@@ -113,7 +113,7 @@ describe('the fill race', () => {
     expect(await redisValue('Amit')).toBeNull();
     expect(local.get('Amit')).toBeUndefined();
     const next = await lookup.get('Amit');
-    expect(next).toEqual({ user: expect.objectContaining({ info: 'new' }), cached: false });
+    expect(next).toEqual({ user: expect.objectContaining({ info: 'new' }), cached: false, tier: 'postgres' });
   });
 
   it('a read that fetched "no such user" before a register does not cache the absence', async () => {

@@ -51,6 +51,16 @@ export const commonEnv = z.object({
   /** A Redis command slower than this counts as a failure; the request goes on without Redis. */
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.max(10_000).default(200),
 
+  /**
+   * OpenTelemetry's own variables: tracing is on when an OTLP/HTTP endpoint is set (see
+   * tracing.ts). The SDK reads the others (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …) itself.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+  /** As the specification says: only "true" (any case) disables; other values leave tracing as configured. */
+  OTEL_SDK_DISABLED: z.string().optional().transform((value) => value?.trim().toLowerCase() === 'true'),
+  OTEL_TRACES_EXPORTER: z.string().trim().toLowerCase().optional(),
+
   SHUTDOWN_DELAY_MS: nonNegativeInt.max(60_000).default(0),
   SHUTDOWN_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
 });

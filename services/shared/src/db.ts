@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import type { CommonConfig } from './config.ts';
 import type { Metrics } from './metrics.ts';
 import { TimeoutError, withTimeout } from './time.ts';
+import type { Tracing } from './tracing.ts';
 
 export type Sql = postgres.Sql;
 
@@ -75,9 +76,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * Wraps queries so the pool-use gauge counts each while it holds or waits for a connection, and
  * so none waits forever: postgres.js can leave a query pending when its connection is reset just
  * as the query is written. Past the timeout the caller gets a QUERY_TIMEOUT error (a 503).
+ * With tracing, each query is a span of the request that sent it.
  */
-export function queryTracker(metrics: Metrics, timeoutMs: number) {
-  return async <T>(query: Promise<T>): Promise<T> => {
+export function queryTracker(metrics: Metrics, timeoutMs: number, tracing?: Tracing) {
+  const track = async <T>(query: Promise<T>): Promise<T> => {
     metrics.dbQueriesInFlight.inc();
     try {
       return await withTimeout(query, timeoutMs).catch((error: unknown) => {
@@ -87,4 +89,5 @@ export function queryTracker(metrics: Metrics, timeoutMs: number) {
       metrics.dbQueriesInFlight.dec();
     }
   };
+  return tracing ? <T>(query: Promise<T>): Promise<T> => tracing.query(query, track) : track;
 }

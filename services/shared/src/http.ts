@@ -11,6 +11,7 @@ import { isDatabaseUnavailable } from './db.ts';
 import { briefError, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { problem, ProblemError, type Problem } from './problem.ts';
+import type { Tracing } from './tracing.ts';
 
 export type AppEnv = { Variables: { requestId: string } };
 
@@ -22,13 +23,14 @@ export const RETRY_AFTER_SECONDS = 2;
 export interface ServiceAppOptions {
   logger: Logger;
   metrics: Metrics;
+  tracing?: Tracing | undefined;
 }
 
 /**
  * The Hono app both services start from: request ids, access logs, request metrics, body limits,
  * and one error path that turns everything into problem+json without leaking internals.
  */
-export function createServiceApp({ logger, metrics }: ServiceAppOptions): OpenAPIHono<AppEnv> {
+export function createServiceApp({ logger, metrics, tracing }: ServiceAppOptions): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (result.success) return;
@@ -46,7 +48,7 @@ export function createServiceApp({ logger, metrics }: ServiceAppOptions): OpenAP
     },
   });
 
-  const record = requestRecorder(logger, metrics);
+  const record = requestRecorder(logger, metrics, tracing);
   app.use(requestId({ limitLength: REQUEST_ID_MAX }));
   app.use(async (c, next) => {
     const started = performance.now();
@@ -109,10 +111,11 @@ export const SLOW_REQUEST_SECONDS = 1;
  * fine are at debug: a
  * line per read at info was a third of a cache hit's CPU and, at tens of thousands of reads a
  * second, a flood no log pipeline wants (rates, statuses and latencies are the metric's job).
- * LOG_LEVEL=debug shows every request.
+ * LOG_LEVEL=debug shows every request. With tracing, the request's span is named after its route.
  */
-export function requestRecorder(logger: Logger, metrics: Metrics) {
+export function requestRecorder(logger: Logger, metrics: Metrics, tracing?: Tracing) {
   return ({ requestId, method, path, route, status, seconds }: RequestRecord): void => {
+    tracing?.nameRequest(method, route);
     metrics.httpDuration.observe({ http_request_method: method, http_route: route, http_response_status_code: status }, seconds);
     const read = method === 'GET' || method === 'HEAD';
     // Probes and scrapes come every few seconds; a readiness 503 during an outage is the probe

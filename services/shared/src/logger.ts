@@ -41,6 +41,16 @@ function batchedStdout(): pino.DestinationStream {
   return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });
 }
 
+/**
+ * Adds fields to every line of `logger` and its children (tracing's trace_id and span_id). pino
+ * takes a mixin only when a logger is built, and loggers are built before tracing starts (it
+ * reports its start on them), so it is attached afterwards through pino's published symbols.
+ * Loggers that never get one pay nothing per line.
+ */
+export function addLogFields(logger: Logger, fields: () => Record<string, string>): void {
+  (logger as unknown as Record<symbol, unknown>)[pino.symbols.mixinSym] = fields;
+}
+
 let lastMs = 0;
 let lastTime = '';
 

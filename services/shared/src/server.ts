@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommonConfig } from './config.ts';
 import type { Lifecycle } from './health.ts';
 import type { Logger } from './logger.ts';
+import type { RequestListener, Tracing } from './tracing.ts';
 
 export interface ServeOptions {
   fetch: (request: Request) => Response | Promise<Response>;
@@ -15,6 +16,8 @@ export interface ServeOptions {
   close: () => Promise<void>;
   /** Answers a request before the app when it can (and returns true): data-service's cache hits. */
   fastPath?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** A span per request around both the fast path and the app. */
+  tracing?: Tracing | undefined;
 }
 
 export interface RunningServer {
@@ -29,16 +32,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // pod first. SHUTDOWN_TIMEOUT_MS: bound on waiting for requests in flight.
   const { PORT: port, SHUTDOWN_DELAY_MS: delayMs, SHUTDOWN_TIMEOUT_MS: timeoutMs } = options.config;
   const server = await new Promise<Server>((resolve, reject) => {
-    const { fastPath } = options;
+    const { fastPath, tracing } = options;
+    const listener = (appListener: RequestListener): RequestListener => {
+      const first: RequestListener = fastPath
+        ? (req, res) => {
+            if (!fastPath(req, res)) appListener(req, res);
+          }
+        : appListener;
+      return tracing ? tracing.traceRequests(first) : first;
+    };
     const created = serve(
       {
         fetch: options.fetch,
         port,
-        ...(fastPath && {
-          createServer: ((serverOptions: object, appListener: (req: IncomingMessage, res: ServerResponse) => void) =>
-            createServer(serverOptions, (req, res) => {
-              if (!fastPath(req, res)) appListener(req, res);
-            })) as typeof createServer,
+        ...((fastPath || tracing) && {
+          createServer: ((serverOptions: object, appListener: RequestListener) =>
+            createServer(serverOptions, listener(appListener))) as typeof createServer,
         }),
       },
       () => resolve(created as Server),

@@ -3,6 +3,7 @@ import { mountHealth, type Lifecycle, type ReadinessReport } from '../../shared/
 import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
+import type { Tracing } from '../../shared/src/tracing.ts';
 import { ProblemError } from '../../shared/src/problem.ts';
 import { databaseUnavailableResponse, NameParam, problemResponse, User, UserInfo, UserName } from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
@@ -16,6 +17,7 @@ export interface UserAppDeps {
   metrics: Metrics;
   lifecycle: Lifecycle;
   readiness: () => Promise<ReadinessReport>;
+  tracing?: Tracing | undefined;
 }
 
 const RegisterBody = z
@@ -71,8 +73,8 @@ const remove = createRoute({
   },
 });
 
-export function createUserApp({ users, logger, metrics, lifecycle, readiness }: UserAppDeps) {
-  const app = createServiceApp({ logger, metrics });
+export function createUserApp({ users, logger, metrics, lifecycle, readiness, tracing }: UserAppDeps) {
+  const app = createServiceApp({ logger, metrics, tracing });
   mountHealth(app, lifecycle, readiness);
 
   app.get('/', (c) => c.json({ service: SERVICE, version }));

@@ -5,6 +5,7 @@ import { briefError, createLogger, type Logger } from '../../shared/src/logger.t
 import { createMetrics, evictionMetrics, redisStateMetric } from '../../shared/src/metrics.ts';
 import { retryUntilDone } from '../../shared/src/time.ts';
 import { startServer, type RunningServer } from '../../shared/src/server.ts';
+import { startTracing } from '../../shared/src/tracing.ts';
 import { createUserApp, SERVICE } from './app.ts';
 import { createCacheEvictor, evictingWrites } from './cache-eviction.ts';
 import type { UserConfig } from './config.ts';
@@ -19,12 +20,14 @@ export interface UserService extends RunningServer {
 
 /** Wires user-service from a validated config; main.ts and the tests both start it this way. */
 export async function startUserService(config: UserConfig, logger = createLogger(SERVICE, config.LOG_LEVEL)): Promise<UserService> {
+  const tracing = await startTracing(SERVICE, config, logger);
   const metrics = createMetrics(SERVICE);
   const sql = createSql(config, SERVICE);
   metrics.dbPoolMax.set(config.PG_POOL_MAX);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const stopping = new AbortController();
   const redis = createRedis(config, SERVICE);
+  tracing?.instrumentRedis(redis);
   const evictor = createCacheEvictor(redis, config.REDIS_KEY_PREFIX, logger, evictionMetrics(metrics));
   redisStateMetric(metrics, () => evictor.state());
 
@@ -35,9 +38,11 @@ export async function startUserService(config: UserConfig, logger = createLogger
     return { ready, checks: { ...checks, redis: evictor.state() } };
   };
 
-  const app = createUserApp({ users: evictingWrites(createUserStore(sql, metrics, config.PG_QUERY_TIMEOUT_MS), evictor), logger, metrics, lifecycle, readiness });
+  const users = evictingWrites(createUserStore(sql, metrics, config.PG_QUERY_TIMEOUT_MS, tracing), evictor);
+  const app = createUserApp({ users, logger, metrics, lifecycle, readiness, tracing });
   const server = await startServer({
     fetch: app.fetch,
+    tracing,
     config,
     logger,
     lifecycle,
@@ -45,6 +50,7 @@ export async function startUserService(config: UserConfig, logger = createLogger
       stopping.abort();
       await migrated;
       await Promise.all([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);
+      await tracing?.shutdown();
     },
   });
 

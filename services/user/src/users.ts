@@ -1,5 +1,6 @@
 import { queryTracker, type Sql } from '../../shared/src/db.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
+import type { Tracing } from '../../shared/src/tracing.ts';
 import { toUser, type User, type UserRow } from '../../shared/src/user-schema.ts';
 
 export interface UserStore {
@@ -9,8 +10,8 @@ export interface UserStore {
   remove(name: string): Promise<boolean>;
 }
 
-export function createUserStore(sql: Sql, metrics: Metrics, queryTimeoutMs: number): UserStore {
-  const tracked = queryTracker(metrics, queryTimeoutMs);
+export function createUserStore(sql: Sql, metrics: Metrics, queryTimeoutMs: number, tracing?: Tracing): UserStore {
+  const tracked = queryTracker(metrics, queryTimeoutMs, tracing);
 
   return {
     async create(name, info) {
