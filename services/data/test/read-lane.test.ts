@@ -38,8 +38,9 @@ describe('cache hits answered by the read lane', () => {
     await postJson(`${user.url}/register`, { name: 'fast.one', info: 'hot' });
     await warm('fast.one');
 
-    // A query string sends the request through the app; the plain path takes the read lane.
-    const viaApp = await read('/user/fast.one?via=app');
+    // A percent-encoded character sends the request through the app (it decodes to the same path);
+    // the plain path takes the read lane.
+    const viaApp = await read('/user/fast%2Eone');
     const before = accessLines().length;
     const fast = await read('/user/fast.one');
 
@@ -101,7 +102,7 @@ describe('misses and 404s answered by the read lane', () => {
   });
 
   it("answer an unknown name with the app's 404, uncached then cached", async () => {
-    const viaApp = await read('/user/lane.nobody?via=app');
+    const viaApp = await read('/user/lane%2Enobody');
     const uncached = await read('/user/lane.nobody.else', { 'x-request-id': 'lane-404' });
     const cached = await read('/user/lane.nobody');
 

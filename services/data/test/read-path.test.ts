@@ -141,7 +141,7 @@ describe('operations', () => {
 
   it('describes GET /user/{name} and GET /users in OpenAPI', async () => {
     const doc = await (await fetch(`${replicas[0]!.url}/openapi.json`)).json() as any;
-    expect(Object.keys(doc.paths).sort()).toEqual(['/user/{name}', '/users']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/', '/health', '/health/ready', '/user/{name}', '/users']);
     expect(doc.components.schemas.CachedUser.allOf).toContainEqual(
       expect.objectContaining({ properties: { cached: expect.objectContaining({ type: 'boolean' }) } }),
     );
