@@ -103,6 +103,10 @@ export function describeApi(app: OpenAPIHono<AppEnv>, { title, version, descript
     // Relative: the service that serves this document, wherever it is reached (port-forward,
     // ingress, a Service name inside the cluster).
     servers: [{ url: '/', description: 'The service that serves this document' }],
+    tags: [
+      { name: 'users', description: 'The API' },
+      { name: 'operations', description: 'Probes and identity, for Kubernetes and operators' },
+    ],
   });
   const responses = (document.components ??= {}).responses ??= {};
   const shared = (name: string, description: string) => {
