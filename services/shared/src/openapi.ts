@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from './http.ts';
+import { MAX_BODY_BYTES, type AppEnv } from './http.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 
 /** References to the reusable parts every service's document registers (see serveApiDescription). */
@@ -12,6 +12,13 @@ export const ref = {
   retryAfterHeader: { $ref: '#/components/headers/Retry-After' },
   problem: { $ref: '#/components/schemas/Problem' },
 } as const;
+
+/**
+ * Headers the shared middleware puts on every answer, so every documented response declares them.
+ * A header added to every answer elsewhere belongs here too: the contract test fails on any header
+ * a service sends that its document does not declare.
+ */
+const HEADERS_ON_EVERY_ANSWER = { 'X-Request-Id': ref.requestIdHeader };
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -96,7 +103,7 @@ function swaggerUiDist(): string {
  * - any request can end in a 500 problem (the error handler);
  * - a body over the limit is refused with 413 on every method that may carry one.
  */
-export function describeApi(app: OpenAPIHono<AppEnv>, { title, version, description }: ApiInfo): Document {
+function describeApi(app: OpenAPIHono<AppEnv>, { title, version, description }: ApiInfo): Document {
   const document = app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: { title, version, description },
@@ -119,18 +126,18 @@ export function describeApi(app: OpenAPIHono<AppEnv>, { title, version, descript
       if (!operation?.responses) continue;
       operation.security ??= [];
       operation.parameters = [{ $ref: '#/components/parameters/RequestId' }, ...(operation.parameters ?? [])];
-      if (method !== 'get' && method !== 'head') operation.responses['413'] ??= shared('TooLarge', 'Body larger than 64 KiB');
+      if (method !== 'get' && method !== 'head') operation.responses['413'] ??= shared('TooLarge', `Body larger than ${MAX_BODY_BYTES / 1024} KiB`);
       operation.responses['500'] ??= shared('InternalError', 'Unexpected error; the log line with this request id says more');
       for (const response of Object.values(operation.responses)) {
         if ('$ref' in response) continue;
-        response.headers = { 'X-Request-Id': ref.requestIdHeader, ...response.headers };
+        response.headers = { ...HEADERS_ON_EVERY_ANSWER, ...response.headers };
       }
     }
   }
   // Shared responses carry the header too.
   for (const response of Object.values(responses)) {
     if ('$ref' in response) continue;
-    response.headers = { 'X-Request-Id': ref.requestIdHeader, ...response.headers };
+    response.headers = { ...HEADERS_ON_EVERY_ANSWER, ...response.headers };
   }
   return document;
 }
