@@ -90,7 +90,11 @@ describe('misses and 404s answered by the read lane', () => {
   const withoutRequestId = ({ requestId: _, ...rest }: Record<string, unknown>) => rest;
 
   it('read through the tiers on a miss, then serve from the cache', async () => {
+    const invalidations = async () => Number(/^cache_invalidations_total(?:\{[^}]*\})? (\d+)$/m.exec(await (await fetch(`${data.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await invalidations();
     await db.sql`insert into users (name, info) values ('lane.miss', 'from postgres')`;
+    // The insert's NOTIFY must have been handled first, or it may evict the fill below.
+    await waitFor(async () => (await invalidations()) > before);
     const first = await read('/user/lane.miss');
     expect(first.res.status).toBe(200);
     expect(first.res.headers.get('x-cache')).toBe('MISS');
