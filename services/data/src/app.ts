@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { mountHealth, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
+import { mountHealth, mountServiceInfo, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
 import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import type { Tracing } from '../../shared/src/tracing.ts';
-import { databaseUnavailableResponse, NameParam, problemResponse, User, UserName } from '../../shared/src/user-schema.ts';
+import { serveApiDescription } from '../../shared/src/openapi.ts';
+import { databaseUnavailableResponse, NameParam, NoQuery, problemResponse, User, UserName } from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
 import { userAnswer } from './read-lane.ts';
 import type { UserLookup } from './user-lookup.ts';
@@ -26,7 +27,7 @@ const CachedUser = User.extend({
   cached: z.boolean().openapi({ description: 'true when served from a cache, false when read from PostgreSQL' }),
 }).openapi('CachedUser');
 
-const PageQuery = z.object({
+const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
   after: UserName.optional().openapi({ description: 'The `next` value of the previous page' }),
 });
@@ -35,17 +36,25 @@ const UserPage = z
   .object({ users: z.array(User), next: z.string().nullable() })
   .openapi('UserPage');
 
-const cacheHeader = { 'X-Cache': { schema: { type: 'string' as const, enum: ['HIT', 'MISS'] } } };
+const cacheHeader = {
+  'X-Cache': {
+    description: '`HIT` when a cache answered (the in-process tier or Redis), `MISS` when PostgreSQL did',
+    schema: { type: 'string' as const, enum: ['HIT', 'MISS'] },
+  },
+};
 
 const getUser = createRoute({
   method: 'get',
   path: '/user/{name}',
+  operationId: 'getUser',
+  tags: ['users'],
   summary: 'Read a user (cache-aside)',
-  request: { params: NameParam },
+  request: { params: NameParam, query: NoQuery },
   responses: {
     200: { description: 'The user', headers: cacheHeader, content: { 'application/json': { schema: CachedUser } } },
-    400: problemResponse('Invalid name'),
-    404: problemResponse('No such user'),
+    400: problemResponse('Invalid name, or a query parameter (this operation takes none)'),
+    // "No such user" is cached too (briefly), so the header says where this answer came from.
+    404: { ...problemResponse('No such user'), headers: cacheHeader },
     503: databaseUnavailableResponse,
   },
 });
@@ -53,11 +62,13 @@ const getUser = createRoute({
 const listUsers = createRoute({
   method: 'get',
   path: '/users',
+  operationId: 'listUsers',
+  tags: ['users'],
   summary: 'A page of users ordered by name (keyset pagination)',
   request: { query: PageQuery },
   responses: {
     200: { description: 'A page', content: { 'application/json': { schema: UserPage } } },
-    400: problemResponse('Invalid limit or cursor'),
+    400: problemResponse('Invalid limit or cursor, or an unknown query parameter'),
     503: databaseUnavailableResponse,
   },
 });
@@ -66,7 +77,7 @@ export function createDataApp({ lookup, queries, logger, metrics, lifecycle, rea
   const app = createServiceApp({ logger, metrics, tracing });
   mountHealth(app, lifecycle, readiness);
 
-  app.get('/', (c) => c.json({ service: SERVICE, version }));
+  mountServiceInfo(app, SERVICE);
 
   // Plain names are answered by the read lane before this app (read-lane.ts), with the same answer.
   app.openapi(getUser, async (c) => {
@@ -81,6 +92,6 @@ export function createDataApp({ lookup, queries, logger, metrics, lifecycle, rea
     return c.json(await queries.page(limit, after), 200);
   });
 
-  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: SERVICE, version } });
+  serveApiDescription(app, { title: SERVICE, version, description: 'Reads users, cache-aside: an in-process cache, then Redis, then PostgreSQL.' });
   return app;
 }

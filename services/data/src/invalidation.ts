@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PgOptions, Sql } from '../../shared/src/db.ts';
 import { withTimeout } from '../../shared/src/time.ts';
-import { briefError, type Logger } from '../../shared/src/logger.ts';
+import type { Logger } from '../../shared/src/logger.ts';
 
 export interface InvalidationHandlers {
   /** A user row changed: the payload is its name. */
@@ -89,7 +89,7 @@ export function listenForChanges(
         } catch (error) {
           if (closed) break;
           abandon();
-          logger.warn({ err: briefError(error), retryInMs: delay }, 'LISTEN failed; retrying');
+          logger.warn({ err: error, retryInMs: delay }, 'LISTEN failed; retrying');
           await sleep(delay);
           delay = Math.min(delay * 2, MAX_RETRY_MS);
           continue;

@@ -1,4 +1,4 @@
-import { briefError, type Logger } from '../../shared/src/logger.ts';
+import type { Logger } from '../../shared/src/logger.ts';
 import type { CacheMetrics } from '../../shared/src/metrics.ts';
 import { deleteKeysUnder, evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redis.ts';
 import type { User } from '../../shared/src/user-schema.ts';
@@ -49,7 +49,7 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
   function failed(error: unknown) {
     metrics.errors.inc();
     skipUntil = Date.now() + backoffMs;
-    if (!degraded) logger.warn({ err: briefError(error), backoffMs }, 'redis unavailable; answering from PostgreSQL');
+    if (!degraded) logger.warn({ err: error, backoffMs }, 'redis unavailable; answering from PostgreSQL');
     degraded = true;
     backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
   }

@@ -60,3 +60,32 @@ describe('GET /user/:name, by lookup outcome', () => {
     expect(asked).toEqual(['Zoé']);
   });
 });
+
+describe('query parameters: an unknown one is rejected, as an unknown body field is', () => {
+  it.each([
+    ['/users?limt=5', 'limt'],
+    ['/users?limit=5&sort=desc', 'sort'],
+    ['/user/Amit?fresh=1', 'fresh'],
+  ])('%s answers 400 naming %s', async (path, parameter) => {
+    const asked: string[] = [];
+    const res = await appAnswering(async (name) => {
+      asked.push(name);
+      return { user: amit, cached: false, tier: 'postgres' as const };
+    }).request(path);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect((await res.json() as any).errors).toEqual([{ in: 'query', field: parameter, message: 'is not a known query parameter' }]);
+    expect(asked).toEqual([]);
+  });
+
+  it.each([
+    ['/users?limit=abc', 'must be a number'],
+    ['/users?limit=0', 'must be at least 1'],
+    ['/users?limit=101', 'must be at most 100'],
+    ['/users?limit=2.5', 'must be an integer'],
+  ])('%s answers 400: limit %s', async (path, message) => {
+    const res = await appAnswering(async () => ({ user: amit, cached: false, tier: 'postgres' as const })).request(path);
+    expect(res.status).toBe(400);
+    expect((await res.json() as any).errors).toEqual([{ in: 'query', field: 'limit', message }]);
+  });
+});

@@ -51,7 +51,13 @@ describe('GET /user/:name', () => {
   });
 
   it('a replica whose own tier is cold is served from Redis, filled by another replica', async () => {
+    const invalidations = async (base: string) =>
+      Number(/^cache_invalidations_total(?:\{[^}]*\})? (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? 0);
+    const before = await Promise.all(replicas.map((replica) => invalidations(replica.url)));
     await postJson(`${user.url}/register`, { name: 'Shared', info: 's' });
+    // Every replica evicts the name from Redis on the register's NOTIFY: wait for both, or one may
+    // evict the entry the other just filled.
+    await waitFor(async () => (await Promise.all(replicas.map((replica, i) => invalidations(replica.url).then((n) => n > before[i]!)))).every(Boolean));
     const [a, b] = replicas;
     await warm(a!.url, 'Shared');
     expect((await get(b!.url, 'Shared')).body.cached).toBe(true);
@@ -141,7 +147,7 @@ describe('operations', () => {
 
   it('describes GET /user/{name} and GET /users in OpenAPI', async () => {
     const doc = await (await fetch(`${replicas[0]!.url}/openapi.json`)).json() as any;
-    expect(Object.keys(doc.paths).sort()).toEqual(['/user/{name}', '/users']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/', '/health', '/health/ready', '/user/{name}', '/users']);
     expect(doc.components.schemas.CachedUser.allOf).toContainEqual(
       expect.objectContaining({ properties: { cached: expect.objectContaining({ type: 'boolean' }) } }),
     );

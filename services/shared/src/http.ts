@@ -8,10 +8,11 @@ import { requestId } from 'hono/request-id';
 import { matchedRoutes } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isDatabaseUnavailable } from './db.ts';
-import { briefError, type Logger } from './logger.ts';
+import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { problem, ProblemError, type Problem } from './problem.ts';
 import type { Tracing } from './tracing.ts';
+import { validationProblem } from './validation-problem.ts';
 
 export type AppEnv = { Variables: { requestId: string } };
 
@@ -32,20 +33,7 @@ export interface ServiceAppOptions {
  */
 export function createServiceApp({ logger, metrics, tracing }: ServiceAppOptions): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      if (result.success) return;
-      const errors = result.error.issues.map((issue) =>
-        issue.code === 'unrecognized_keys'
-          ? { field: [...issue.path, ...issue.keys].join('.'), message: 'is not a known field' }
-          : { field: issue.path.join('.') || result.target, message: issue.message },
-      );
-      return problem(c, {
-        status: 400,
-        title: 'Invalid request',
-        detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
-        errors,
-      });
-    },
+    defaultHook: (result, c) => (result.success ? undefined : problem(c, validationProblem(result))),
   });
 
   const record = requestRecorder(logger, metrics, tracing);
@@ -133,9 +121,11 @@ export function requestRecorder(logger: Logger, metrics: Metrics, tracing?: Trac
  */
 export function problemForError(error: unknown, log: Logger): Problem {
   if (error instanceof ProblemError) return error.problem;
+  // The validator's 415 says only "Unsupported Media Type", which the title already says.
+  if (error instanceof HTTPException && error.status === 415) return { status: 415, detail: 'the body must be JSON, sent with Content-Type: application/json' };
   if (error instanceof HTTPException) return { status: error.status as ContentfulStatusCode, detail: error.message || undefined };
   if (isDatabaseUnavailable(error)) {
-    log.warn({ err: briefError(error) }, 'database unavailable');
+    log.warn({ err: error }, 'database unavailable');
     return {
       status: 503,
       detail: 'the database is unavailable; retry shortly',

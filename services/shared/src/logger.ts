@@ -2,13 +2,27 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+/** What a logged error keeps besides pino's type, message and stack: codes that say what failed. */
+const ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port'] as const;
+
 /**
- * What a log line keeps of an error: its message and code. Not its stack (noise for expected
- * outages) nor what drivers attach to it (query parameters, connection options).
+ * The `err` of a log line: pino's own error serializer (type, message and stack, with causes and
+ * an AggregateError's errors), cut down to ERROR_FIELDS, because drivers attach more than a log
+ * should carry: postgres.js adds the query and its parameters, the row's key values in `detail`.
+ * A value that is not an error is logged as it is.
  */
-export function briefError(error: unknown): { message: string; code?: unknown } {
-  if (!(error instanceof Error)) return { message: String(error) };
-  return { message: error.message, code: (error as { code?: unknown }).code };
+export function serializeError(error: unknown): unknown {
+  const full = pino.stdSerializers.err(error as Error) as unknown;
+  if (full === error || full === null || typeof full !== 'object') return full;
+  return keptOf(full as Record<string, unknown>);
+}
+
+function keptOf(serialized: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = { type: serialized.type, message: serialized.message, stack: serialized.stack };
+  for (const field of ERROR_FIELDS) if (serialized[field] !== undefined) kept[field] = serialized[field];
+  // pino has serialized these already; they are only cut down here.
+  if (Array.isArray(serialized.aggregateErrors)) kept.aggregateErrors = serialized.aggregateErrors.map((each: Record<string, unknown>) => keptOf(each));
+  return kept;
 }
 
 /**
@@ -22,6 +36,8 @@ export function createLogger(service: string, level: string, destination?: pino.
       base: { service },
       timestamp: isoTimeOncePerMillisecond,
       formatters: { level: (label) => ({ level: label }) },
+      // Log errors as `{ err: error }`, the error itself: this serializer decides what of it is kept.
+      serializers: { err: serializeError },
       // Exact paths only: wildcard paths doubled the cost of every line, access lines included.
       redact: {
         paths: ['password', 'url', 'headers.authorization', 'headers.cookie', 'err.password', 'err.url'],

@@ -2,13 +2,20 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { STATUS_CODES } from 'node:http';
 
+/** One invalid part of a request: where it was, which field (absent for the whole body), what is wrong. */
+export interface FieldError {
+  in: 'body' | 'query' | 'path' | 'header' | 'cookie';
+  field?: string;
+  message: string;
+}
+
 /** RFC 9457 problem details. `errors` lists field-level validation failures. */
 export interface Problem {
   type?: string;
   title?: string;
   status: ContentfulStatusCode;
   detail?: string;
-  errors?: { field: string; message: string }[];
+  errors?: FieldError[];
   headers?: Record<string, string>;
 }
 

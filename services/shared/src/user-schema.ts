@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { ref } from './openapi.ts';
 
 // Both services validate names the same way: data-service must not query what user-service
 // could never have stored.
@@ -15,14 +16,17 @@ export const UserName = z
   .trim()
   .min(1, 'must not be empty')
   .max(NAME_MAX, `must be at most ${NAME_MAX} characters`)
-  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+  // Written without flags and without \p{…}: the OpenAPI document publishes this pattern, and JSON
+  // Schema validators (and other languages' regex engines) read it as a plain ECMA-262 pattern.
+  // Cc is exactly U+0000–U+001F and U+007F–U+009F.
+  .regex(/^[^\x00-\x1F\x7F-\x9F]*$/, 'must not contain control characters')
   .openapi({ example: 'Amit', description: `1–${NAME_MAX} characters after trimming, no control characters` });
 
 export const UserInfo = z
   .string()
   .max(INFO_MAX, `must be at most ${INFO_MAX} characters`)
   // PostgreSQL text cannot hold NUL; reject it here rather than fail on insert.
-  .regex(/^[^\u0000]*$/u, 'must not contain NUL characters')
+  .regex(/^[^\x00]*$/, 'must not contain NUL characters')
   .openapi({ example: 'Software engineer in Bengaluru' });
 
 export const User = z
@@ -46,9 +50,18 @@ export const Problem = z
     detail: z.string().optional(),
     instance: z.string().optional(),
     requestId: z.string().optional(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    errors: z
+      .array(
+        z.object({
+          in: z.enum(['body', 'query', 'path', 'header', 'cookie']),
+          field: z.string().optional().openapi({ description: 'Dotted path of the field; absent when the whole body is wrong' }),
+          message: z.string(),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'For invalid input: each invalid part of the request' }),
   })
-  .openapi('Problem');
+  .openapi('Problem', { description: 'RFC 9457 problem details' });
 
 export const problemResponse = (description: string) => ({
   description,
@@ -56,7 +69,16 @@ export const problemResponse = (description: string) => ({
 });
 
 /** What every route that reads or writes PostgreSQL answers while it is away (see problemForError). */
-export const databaseUnavailableResponse = problemResponse('Database unavailable; see Retry-After');
+export const databaseUnavailableResponse = {
+  ...problemResponse('PostgreSQL is unavailable; retry after `Retry-After` seconds'),
+  headers: { 'Retry-After': ref.retryAfterHeader },
+};
+
+/**
+ * The query of an operation that takes no query parameters. Unknown query parameters are
+ * rejected like unknown body fields (validation-problem.ts says why).
+ */
+export const NoQuery = z.strictObject({});
 
 /** The row as stored, mapped to the API's shape. */
 export interface UserRow {

@@ -1,11 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { mountHealth, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
+import { mountHealth, mountServiceInfo, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
 import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import type { Tracing } from '../../shared/src/tracing.ts';
 import { ProblemError } from '../../shared/src/problem.ts';
-import { databaseUnavailableResponse, NameParam, problemResponse, User, UserInfo, UserName } from '../../shared/src/user-schema.ts';
+import { serveApiDescription } from '../../shared/src/openapi.ts';
+import { databaseUnavailableResponse, NameParam, NoQuery, problemResponse, User, UserInfo, UserName } from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
 import type { UserStore } from './users.ts';
 
@@ -28,19 +29,26 @@ const UpdateBody = z.strictObject({ info: UserInfo }).openapi('UpdateUser');
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
 
-const invalid = problemResponse('Invalid input; `errors` names each field');
+const invalid = problemResponse('Invalid input, an unknown field or query parameter; `errors` names each');
+const notJson = problemResponse('The body is not sent as `application/json`');
+const noSuchUser = problemResponse('No such user');
 
 const register = createRoute({
   method: 'post',
   path: '/register',
+  operationId: 'registerUser',
+  tags: ['users'],
   summary: 'Register a user',
-  request: { body: json(RegisterBody) },
+  request: { query: NoQuery, body: json(RegisterBody) },
   responses: {
-    201: { description: 'Created', content: { 'application/json': { schema: User } } },
+    201: {
+      description: 'Created',
+      headers: { Location: { description: 'Path of the new user', schema: { type: 'string' } } },
+      content: { 'application/json': { schema: User } },
+    },
     400: invalid,
     409: problemResponse('The name is taken; the existing user is unchanged'),
-    413: problemResponse('Body larger than 64 KiB'),
-    415: problemResponse('Body is not JSON'),
+    415: notJson,
     503: databaseUnavailableResponse,
   },
 });
@@ -48,14 +56,15 @@ const register = createRoute({
 const update = createRoute({
   method: 'patch',
   path: '/user/{name}',
+  operationId: 'updateUser',
+  tags: ['users'],
   summary: "Replace a user's info",
-  request: { params: NameParam, body: json(UpdateBody) },
+  request: { params: NameParam, query: NoQuery, body: json(UpdateBody) },
   responses: {
     200: { description: 'Updated', content: { 'application/json': { schema: User } } },
     400: invalid,
-    404: problemResponse('No such user'),
-    413: problemResponse('Body larger than 64 KiB'),
-    415: problemResponse('Body is not JSON'),
+    404: noSuchUser,
+    415: notJson,
     503: databaseUnavailableResponse,
   },
 });
@@ -63,12 +72,14 @@ const update = createRoute({
 const remove = createRoute({
   method: 'delete',
   path: '/user/{name}',
+  operationId: 'deleteUser',
+  tags: ['users'],
   summary: 'Delete a user',
-  request: { params: NameParam },
+  request: { params: NameParam, query: NoQuery },
   responses: {
     204: { description: 'Deleted' },
     400: invalid,
-    404: problemResponse('No such user'),
+    404: noSuchUser,
     503: databaseUnavailableResponse,
   },
 });
@@ -77,7 +88,7 @@ export function createUserApp({ users, logger, metrics, lifecycle, readiness, tr
   const app = createServiceApp({ logger, metrics, tracing });
   mountHealth(app, lifecycle, readiness);
 
-  app.get('/', (c) => c.json({ service: SERVICE, version }));
+  mountServiceInfo(app, SERVICE);
 
   app.openapi(register, async (c) => {
     const { name, info } = c.req.valid('json');
@@ -99,7 +110,7 @@ export function createUserApp({ users, logger, metrics, lifecycle, readiness, tr
     return c.body(null, 204);
   });
 
-  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: SERVICE, version } });
+  serveApiDescription(app, { title: SERVICE, version, description: 'Registers, updates and deletes users.' });
   return app;
 }
 

@@ -1,4 +1,4 @@
-import { briefError, type Logger } from '../../shared/src/logger.ts';
+import type { Logger } from '../../shared/src/logger.ts';
 import type { EvictionMetrics } from '../../shared/src/metrics.ts';
 import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redis.ts';
 import type { UserStore } from './users.ts';
@@ -27,7 +27,7 @@ export function createCacheEvictor(redis: CacheRedis, keyPrefix: string, logger:
         },
         (error: unknown) => {
           metrics.failed.inc();
-          if (!failing) logger.warn({ err: briefError(error) }, 'redis eviction failed; data-service evicts on NOTIFY');
+          if (!failing) logger.warn({ err: error }, 'redis eviction failed; data-service evicts on NOTIFY');
           failing = true;
         },
       );

@@ -1,7 +1,7 @@
 // `npm run migrate [-- --seed]`: what the chart's migration step and operators run.
 import { commonEnv, parseEnvOrExit } from '../../shared/src/config.ts';
 import { createSql } from '../../shared/src/db.ts';
-import { briefError, createLogger } from '../../shared/src/logger.ts';
+import { createLogger } from '../../shared/src/logger.ts';
 import { migrate, seedDemoUsers } from './migrate.ts';
 
 const config = parseEnvOrExit(commonEnv);
@@ -12,7 +12,7 @@ try {
   logger.info({ applied }, applied.length ? 'migrations applied' : 'schema already current');
   if (process.argv.includes('--seed')) logger.info({ added: await seedDemoUsers(sql) }, 'demo users seeded');
 } catch (error) {
-  logger.error({ err: briefError(error) }, 'migration failed');
+  logger.error({ err: error }, 'migration failed');
   process.exitCode = 1;
 } finally {
   await sql.end({ timeout: 5 });

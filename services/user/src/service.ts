@@ -1,7 +1,7 @@
 import { createSql } from '../../shared/src/db.ts';
 import { createRedis } from '../../shared/src/redis.ts';
 import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
-import { briefError, createLogger, type Logger } from '../../shared/src/logger.ts';
+import { createLogger, type Logger } from '../../shared/src/logger.ts';
 import { createMetrics, evictionMetrics, redisStateMetric } from '../../shared/src/metrics.ts';
 import { retryUntilDone } from '../../shared/src/time.ts';
 import { startServer, type RunningServer } from '../../shared/src/server.ts';
@@ -60,10 +60,10 @@ export async function startUserService(config: UserConfig, logger = createLogger
     if (!config.MIGRATE_ON_START) return;
     const done = await retryUntilDone(() => migrate(sql, logger), {
       signal: stopping.signal,
-      onError: (error, delayMs) => logger.warn({ err: briefError(error), retryInMs: delayMs }, 'migration failed; retrying'),
+      onError: (error, delayMs) => logger.warn({ err: error, retryInMs: delayMs }, 'migration failed; retrying'),
     });
     if (done === undefined || !config.SEED_DEMO_USERS) return;
-    const added = await seedDemoUsers(sql).catch((error: unknown) => logger.error({ err: briefError(error) }, 'seeding demo users failed'));
+    const added = await seedDemoUsers(sql).catch((error: unknown) => logger.error({ err: error }, 'seeding demo users failed'));
     if (typeof added === 'number') logger.info({ added }, 'demo users seeded');
   })();
 

@@ -51,7 +51,7 @@ describe('status, health, metrics and API description', () => {
   it('describes its API in OpenAPI, from the schemas that validate requests', async () => {
     const doc = await (await fetch(`${service.url}/openapi.json`)).json() as any;
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/register', '/user/{name}']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/', '/health', '/health/ready', '/register', '/user/{name}']);
     expect(doc.components.schemas.RegisterUser.properties.name.maxLength).toBe(100);
     expect(doc.components.schemas.RegisterUser.additionalProperties).toBe(false);
   });
@@ -99,7 +99,9 @@ describe('errors', () => {
     const text = await res.text();
     expect(text).not.toContain('secret_internal_table');
     expect(text).not.toContain('/srv/app.js');
-    expect(logs.lines.some((l) => l.level === 'error' && JSON.stringify(l).includes('secret_internal_table'))).toBe(true);
+    const line = logs.lines.find((l) => l.msg === 'unhandled error') as any;
+    expect(line).toMatchObject({ level: 'error', err: { type: 'Error', message: expect.stringContaining('secret_internal_table') } });
+    expect(line.err.stack).toContain('operations.test.ts');
   });
 });
 
@@ -118,6 +120,10 @@ describe('PostgreSQL unreachable and back', () => {
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('2');
       expect((await res.json() as any).detail).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+      // The warning says what failed, as an error: its type, message and stack, not a bare object.
+      const warning = service.logs.lines.find((l) => l.msg === 'database unavailable') as any;
+      expect(warning.err.type).not.toBe('Object');
+      expect(warning.err).toMatchObject({ type: expect.stringMatching(/Error$/), message: expect.any(String), stack: expect.stringMatching(/\S/) });
       const ready = await fetch(`${service.url}/health/ready`);
       expect(ready.status).toBe(503);
       expect((await ready.json() as any).checks.postgres).toBe('down');

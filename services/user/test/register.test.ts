@@ -51,30 +51,50 @@ describe('POST /register', () => {
     expect((await res.json() as any).info).toBe('');
   });
 
-  const invalid: [string, unknown, string][] = [
-    ['a missing name', { info: 'x' }, 'name'],
-    ['an empty name', { name: '', info: 'x' }, 'name'],
-    ['a name of spaces only', { name: '   ', info: 'x' }, 'name'],
-    ['a name of 101 characters', { name: 'n'.repeat(101), info: 'x' }, 'name'],
-    ['a name with a control character', { name: 'bad\u0007name', info: 'x' }, 'name'],
-    ['a name with a newline', { name: 'bad\nname', info: 'x' }, 'name'],
-    ['a name that is a number', { name: 42, info: 'x' }, 'name'],
-    ['an info that is not a string', { name: 'ok-name', info: { a: 1 } }, 'info'],
-    ['an info over 10,000 characters', { name: 'ok-name', info: 'i'.repeat(10_001) }, 'info'],
-    ['an info with a NUL character', { name: 'ok-name', info: 'a\u0000b' }, 'info'],
-    ['an unknown field', { name: 'ok-name', info: 'x', admin: true }, 'admin'],
-    ['a JSON array', [], ''],
-    ['JSON null', null, ''],
+  // [case, body, the field named (undefined: the whole body), the message for it]
+  const invalid: [string, unknown, string | undefined, string][] = [
+    ['a missing name', { info: 'x' }, 'name', 'is required'],
+    ['an empty name', { name: '', info: 'x' }, 'name', 'must not be empty'],
+    ['a name of spaces only', { name: '   ', info: 'x' }, 'name', 'must not be empty'],
+    ['a name of 101 characters', { name: 'n'.repeat(101), info: 'x' }, 'name', 'must be at most 100 characters'],
+    ['a name with a control character', { name: 'bad\u0007name', info: 'x' }, 'name', 'must not contain control characters'],
+    ['a name with a newline', { name: 'bad\nname', info: 'x' }, 'name', 'must not contain control characters'],
+    ['a name with a C1 control character', { name: 'bad\u0085name', info: 'x' }, 'name', 'must not contain control characters'],
+    ['a name that is a number', { name: 42, info: 'x' }, 'name', 'must be a string'],
+    ['an info that is not a string', { name: 'ok-name', info: { a: 1 } }, 'info', 'must be a string'],
+    ['an info over 10,000 characters', { name: 'ok-name', info: 'i'.repeat(10_001) }, 'info', 'must be at most 10000 characters'],
+    ['an info with a NUL character', { name: 'ok-name', info: 'a\u0000b' }, 'info', 'must not contain NUL characters'],
+    ['an unknown field', { name: 'ok-name', info: 'x', admin: true }, 'admin', 'is not a known field'],
+    ['a JSON array', [], undefined, 'must be a JSON object'],
+    ['JSON null', null, undefined, 'must be a JSON object'],
   ];
 
-  it.each(invalid)('rejects %s with 400 naming the field, storing nothing', async (_case, body, field) => {
+  it.each(invalid)('rejects %s with 400 naming the field, storing nothing', async (_case, body, field, message) => {
     const before = await countUsers();
     const res = await postJson(`${service.url}/register`, body);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const problem = await res.json() as any;
     expect(problem.status).toBe(400);
-    if (field) expect(problem.errors.map((e: { field: string }) => e.field)).toContain(field);
+    expect(problem.errors).toContainEqual(field === undefined ? { in: 'body', message } : { in: 'body', field, message });
+    expect(problem.detail).toContain(field === undefined ? `the body ${message}` : `${field}: ${message}`);
+    expect(problem.detail).not.toMatch(/json|Invalid input|undefined/);
+    expect(await countUsers()).toBe(before);
+  });
+
+  it('names each unknown field on its own', async () => {
+    const res = await postJson(`${service.url}/register`, { name: 'two-unknown', admin: true, role: 'root' });
+    expect((await res.json() as any).errors).toEqual([
+      { in: 'body', field: 'admin', message: 'is not a known field' },
+      { in: 'body', field: 'role', message: 'is not a known field' },
+    ]);
+  });
+
+  it('rejects an unknown query parameter like an unknown field, storing nothing', async () => {
+    const before = await countUsers();
+    const res = await postJson(`${service.url}/register?dryRun=true`, { name: 'with-query', info: '' });
+    expect(res.status).toBe(400);
+    expect((await res.json() as any).errors).toEqual([{ in: 'query', field: 'dryRun', message: 'is not a known query parameter' }]);
     expect(await countUsers()).toBe(before);
   });
 
@@ -82,6 +102,10 @@ describe('POST /register', () => {
     const res = await fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'name=x' });
     expect(res.status).toBe(415);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const problem = await res.json() as any;
+    expect(problem.title).toBe('Unsupported Media Type');
+    expect(problem.detail).toContain('application/json');
+    expect(problem.detail).not.toBe(problem.title);
   });
 
   it('rejects a body without a content type with 415', async () => {
@@ -141,9 +165,17 @@ describe('PATCH and DELETE /user/:name', () => {
 
   it('validates the PATCH body: info is required and no other field is accepted', async () => {
     await postJson(`${service.url}/register`, { name: 'Rajesh', info: 'kept' });
+    const answers = [];
     for (const body of [{}, { info: 5 }, { info: 'x', name: 'renamed' }]) {
-      expect((await patchJson(`${service.url}/user/Rajesh`, body)).status).toBe(400);
+      const res = await patchJson(`${service.url}/user/Rajesh`, body);
+      expect(res.status).toBe(400);
+      answers.push((await res.json() as any).errors);
     }
+    expect(answers).toEqual([
+      [{ in: 'body', field: 'info', message: 'is required' }],
+      [{ in: 'body', field: 'info', message: 'must be a string' }],
+      [{ in: 'body', field: 'name', message: 'is not a known field' }],
+    ]);
     const [row] = await db.sql`select info from users where name = 'Rajesh'`;
     expect(row).toEqual({ info: 'kept' });
   });
