@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { vi } from 'vitest';
 import { parseEnv } from '../../services/shared/src/config.ts';
 import { createLogger } from '../../services/shared/src/logger.ts';
 import { dataEnv } from '../../services/data/src/config.ts';
@@ -56,8 +56,6 @@ export async function startData(database: string, overrides: Record<string, stri
   return { ...service, url: `http://127.0.0.1:${service.port}`, logs };
 }
 
-export const uniquePrefix = () => `test:${randomBytes(4).toString('hex')}:`;
-
 export function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...init });
 }
@@ -66,12 +64,15 @@ export function patchJson(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-/** Polls until `check` passes or the deadline ends; returns how long it took. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 5_000, intervalMs = 10): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+/**
+ * vi.waitFor for a yes/no check. Kept as a wrapper because vi.waitFor retries only while its
+ * callback throws, and the suite's checks answer true or false.
+ */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 5_000, intervalMs = 10): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error(`condition not met within ${timeoutMs} ms`);
+    },
+    { timeout: timeoutMs, interval: intervalMs },
+  );
 }
