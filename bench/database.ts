@@ -14,7 +14,7 @@ export async function migrateAndSeed(name: string): Promise<number> {
   if (migrated.code !== 0) throw new Error(`migrations failed: ${migrated.stdout}${migrated.stderr}`);
   const sql = connect(name);
   try {
-    // Nobody listens yet; skipping the NOTIFY trigger keeps the seed to a second or two.
+    // Nobody listens yet; skipping the NOTIFY trigger spares one notification per seeded row.
     await sql.begin(async (tx) => {
       await tx`set local session_replication_role = replica`;
       await tx`
