@@ -48,6 +48,12 @@ const serviceAt = async (port: number): Promise<string | undefined> =>
     () => undefined,
   );
 
+const isReady = async (port: number): Promise<boolean> =>
+  fetch(`http://127.0.0.1:${port}/health/ready`).then(
+    (response) => response.status === 200,
+    () => false,
+  );
+
 describe('make run', () => {
   it('serves user-service on USER_PORT and data-service on DATA_PORT (PORT changes neither), on a database of its own; SIGTERM stops both and exits 0', async () => {
     const { env, database } = await missingDatabase();
@@ -56,6 +62,8 @@ describe('make run', () => {
     const run = start([path.join(repoRoot, 'scripts/run-local.sh')], { ...env, USER_PORT: String(userPort), DATA_PORT: String(dataPort), PORT: String(dataPort) });
 
     await waitFor(async () => (await serviceAt(userPort)) === 'user-service' && (await serviceAt(dataPort)) === 'data-service', 20_000, 100);
+    // Ready once the schema and the demo rows are in (user-service migrates after it listens).
+    await waitFor(async () => (await isReady(userPort)) && (await isReady(dataPort)), 20_000, 100);
     expect(run.output()).toContain(`created database ${database}`);
     expect(run.output()).toContain('run: PORT is ignored here; USER_PORT and DATA_PORT choose the ports');
     // The demo users were written into the new database, not into `postgres`.

@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import { vi } from 'vitest';
 import { parseEnv } from '../../services/shared/src/config.ts';
 import { createLogger } from '../../services/shared/src/logger.ts';
 import { dataEnv } from '../../services/data/src/config.ts';
@@ -65,14 +64,15 @@ export function patchJson(url: string, body: unknown): Promise<Response> {
 }
 
 /**
- * vi.waitFor for a yes/no check. Kept as a wrapper because vi.waitFor retries only while its
- * callback throws, and the suite's checks answer true or false.
+ * Polls until `check` passes or the deadline ends. Kept instead of vi.waitFor, which gives up at
+ * the deadline even while a check is still in flight and retries checks that throw: here the last
+ * HTTP or SQL check may finish late on a busy machine, and a check that throws is a failure.
  */
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 5_000, intervalMs = 10): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      if (!(await check())) throw new Error(`condition not met within ${timeoutMs} ms`);
-    },
-    { timeout: timeoutMs, interval: intervalMs },
-  );
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }
