@@ -149,7 +149,8 @@ describe('port-forward.sh', () => {
   });
 
   it('forwards to USER_PORT and DATA_PORT when they are set', async () => {
-    const stub = stubs({ kubectl: '[ "$1" = get ] && exit 0\n[[ "$*" == *data-service* ]] && exit 1\nexit 0' });
+    // data-service's forward ends once both have started; user-service's waits to be stopped.
+    const stub = stubs({ kubectl: '[ "$1" = get ] && exit 0\n[[ "$*" == *data-service* ]] && { sleep 0.5; exit 1; }\nexec sleep 30' });
     const { calls } = runScript('port-forward.sh', stub, { USER_PORT: '6000', DATA_PORT: '6001' });
     expect(calls.slice(1).sort()).toEqual([
       'kubectl --namespace default port-forward deployment/users-data-service 6001:8080',
