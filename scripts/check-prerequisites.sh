@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks the tools `make test` needs before anything starts, and stops with one line per missing
 # tool saying how to get it. Node 24 itself comes with the dev dependencies (npm ci), so only an
-# npm to install them is needed. Docker or Podman is optional: without one the chart's contract
-# test runs the services as node processes instead of containers.
+# npm to install them is needed. A `docker` command (Docker, or Podman's docker alias) is optional:
+# without one the chart's contract test runs the services as node processes instead of images.
 set -uo pipefail
 
 missing=0
@@ -22,8 +22,8 @@ case "$helm_version" in
   *) need "helm 4 (found $helm_version; the chart needs Helm 4): https://helm.sh/docs/intro/install/" ;;
 esac
 
-if ! command -v docker >/dev/null && ! command -v podman >/dev/null; then
-  echo "note: no docker or podman; the chart's contract test runs the services as node processes instead of containers" >&2
+if ! command -v docker >/dev/null; then
+  echo "note: no docker command (Docker, or Podman's podman-docker): the chart's contract test runs the services as node processes, and make test-images needs one" >&2
 fi
 
 exit "$missing"
