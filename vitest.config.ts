@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['services/*/test/**/*.test.ts', 'test/**/*.test.ts', 'helm/tests/**/*.test.ts', 'e2e/**/*.test.ts'],
+    include: ['services/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration tests share one PostgreSQL and Redis; each file makes its own database and key prefix.

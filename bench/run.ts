@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PG_POOL_MAX } from '../services/shared/src/config.ts';
-import { createDatabase, deleteRedisKeys, dropDatabase, migrateAndSeed, pgEnv, REDIS, SEED_USERS, SEEDED_PREFIX } from './database.ts';
+import { createScratchBackends, pgEnv, type ScratchBackends } from '../scripts/scratch-backends.ts';
+import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
 import { COMPARE_END, COMPARE_START, renderReport, type Measured, type ServerFacts } from './report.ts';
@@ -22,8 +23,8 @@ const MISS_LIMIT = HOT.first - 1;
 const WATCHDOG_MS = 6 * 60_000;
 
 const runId = randomBytes(3).toString('hex');
-const database = `bench_${runId}`;
-const redisPrefix = `bench:${runId}:`;
+/** The run's own database and key prefix, made first thing and removed on every way out. */
+let scratch: ScratchBackends | undefined;
 const logDir = mkdtempSync(join(tmpdir(), 'bench-'));
 const profileDir = process.env.BENCH_CPU_PROF || undefined;
 
@@ -38,7 +39,7 @@ async function start(name: string, script: string, port: number, env: Record<str
     name,
     args: [script],
     port,
-    env: { ...pgEnv(database), REDIS_HOST: REDIS.host, REDIS_PORT: String(REDIS.port), ...env },
+    env: { ...scratch!.env, ...env },
     logFile: join(logDir, `${name}.log`),
     nodeOptions,
   });
@@ -88,7 +89,7 @@ async function readScenarios(server: Server, prefix: string) {
   // Warm the miss path on unknown names, empty this server's Redis keys, then ask each seeded
   // user once: every request misses both tiers and reaches PostgreSQL.
   await wrk(server.url, { mode: 'sequence', prefix: `warm-${runId}-`, first: 1 }, { connections: CONNECTIONS, seconds: WARMUP_SECONDS });
-  await deleteRedisKeys(prefix);
+  await scratch!.deleteKeys(prefix);
   const misses = await load(server, 'misses', { mode: 'sequence', prefix: SEEDED_PREFIX, first: 1 }, null);
   if (misses.issued > MISS_LIMIT) notes.push(`${server.name}: the miss run asked ${misses.issued} names, past the ${MISS_LIMIT} that are never cached beforehand`);
 }
@@ -98,7 +99,8 @@ async function main() {
   const wrkVersion = ensureWrk();
   process.stdout.write(`bench ${runId}: ${cores} cores, node ${process.version}, ${wrkVersion}; logs in ${logDir}\n`);
 
-  await createDatabase(database);
+  scratch = await createScratchBackends('bench');
+  const { database, keyPrefix: redisPrefix } = scratch;
   const seedMs = await migrateAndSeed(database);
   process.stdout.write(`database ${database}: migrated and seeded ${SEED_USERS} users in ${Math.round(seedMs)} ms\n`);
 
@@ -179,8 +181,9 @@ function cpuModel(): string {
 async function cleanUp() {
   for (const server of servers) await server.stop().catch(() => {});
   killAll();
-  await dropDatabase(database).catch((error: unknown) => process.stderr.write(`could not drop ${database}: ${(error as Error).message}\n`));
-  await deleteRedisKeys(redisPrefix).catch((error: unknown) => process.stderr.write(`could not remove ${redisPrefix}*: ${(error as Error).message}\n`));
+  await scratch
+    ?.dispose()
+    .catch((error: unknown) => process.stderr.write(`could not remove ${scratch?.database} and ${scratch?.keyPrefix}*: ${(error as Error).message}\n`));
 }
 
 let cleaning: Promise<void> | undefined;

@@ -63,15 +63,17 @@ export async function ensureReachable(kubeConfig: KubeConfig, timeoutMs: number)
 /** Socket errors that mean no server is listening at the address, or none can be reached. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
 
+/** fetch wraps the socket error ("fetch failed"); its cause names what actually happened. */
+function transportCause(error: unknown): unknown {
+  return error instanceof Error && error.cause instanceof Error ? error.cause : error;
+}
+
 function errorCode(error: unknown): string | undefined {
-  // fetch wraps the socket error ("fetch failed") as its cause.
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return (cause as NodeJS.ErrnoException | undefined)?.code;
+  return (transportCause(error) as NodeJS.ErrnoException | undefined)?.code;
 }
 
 function describeTransportError(error: unknown): string {
-  // fetch wraps the socket error ("fetch failed"); its cause names what actually happened.
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const cause = transportCause(error);
   if (cause instanceof Error) {
     const code = (cause as NodeJS.ErrnoException).code;
     return code && !cause.message.includes(code) ? `${code} ${cause.message}` : cause.message;

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { PortForward, type KubeConfig } from '@kubernetes/client-node';
+import type { WebSocket } from 'ws';
 
 export interface Forward {
   /** http://127.0.0.1:<local port> */
@@ -21,19 +22,13 @@ export interface ForwardTarget {
   onError: (message: string) => void;
 }
 
-// The library's WebSocket type comes from `ws`, whose types are not installed; this is all we use.
-interface TunnelSocket {
-  on(event: 'close', listener: () => void): unknown;
-  close(): void;
-}
-
 export async function forwardLocalPort(kubeConfig: KubeConfig, target: ForwardTarget): Promise<Forward> {
   const forwarder = new PortForward(kubeConfig);
-  const open = new Set<{ socket: net.Socket; tunnel?: TunnelSocket }>();
+  const open = new Set<{ socket: net.Socket; tunnel?: WebSocket }>();
   const where = `pod ${target.namespace}/${target.podName}:${target.port}`;
 
   const server = net.createServer((socket) => {
-    const pair: { socket: net.Socket; tunnel?: TunnelSocket } = { socket };
+    const pair: { socket: net.Socket; tunnel?: WebSocket } = { socket };
     open.add(pair);
     // Writes can race a client that already hung up; that is not worth crashing the run.
     socket.on('error', () => socket.destroy());
@@ -53,7 +48,8 @@ export async function forwardLocalPort(kubeConfig: KubeConfig, target: ForwardTa
     forwarder
       .portForward(target.namespace, target.podName, [target.port], socket, kubeletErrors, socket)
       .then((opened) => {
-        const tunnel = opened as unknown as TunnelSocket;
+        // Without a retry count the library opens one tunnel and hands it back, never a reconnector.
+        const tunnel = opened as WebSocket;
         pair.tunnel = tunnel;
         tunnel.on('close', () => socket.end());
         if (socket.destroyed) tunnel.close();

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL and Redis answer on 127.0.0.1 for local runs and tests: starts them if
-# installed, installs them from Debian/Ubuntu packages if not. Leaves running servers alone.
+# Makes sure PostgreSQL and Redis answer for local runs and tests: on this machine (the default,
+# 127.0.0.1) it starts them if installed and installs them from Debian/Ubuntu packages if not;
+# when PGHOST or REDIS_HOST name another machine it only checks that the server there answers.
+# Leaves running servers alone.
 set -euo pipefail
 
-PGHOST=127.0.0.1
+PGHOST="${PGHOST:-127.0.0.1}"
 PGPORT="${PGPORT:-5432}"
+REDIS_HOST="${REDIS_HOST:-127.0.0.1}"
 REDIS_PORT="${REDIS_PORT:-6379}"
+
+# A Unix socket directory (PGHOST=/var/run/postgresql) is this machine too.
+on_this_machine() { case "$1" in 127.0.0.1 | localhost | ::1 | /*) return 0 ;; *) return 1 ;; esac; }
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -15,8 +21,14 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-postgres_up() { pg_isready -q -h "$PGHOST" -p "$PGPORT" 2>/dev/null; }
-redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+# Without the client tools (a remote server needs none here), a TCP connection is the check.
+tcp_open() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null; }
+postgres_up() {
+  if command -v pg_isready >/dev/null; then pg_isready -q -h "$PGHOST" -p "$PGPORT" 2>/dev/null; else tcp_open "$PGHOST" "$PGPORT"; fi
+}
+redis_up() {
+  if command -v redis-cli >/dev/null; then redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; else tcp_open "$REDIS_HOST" "$REDIS_PORT"; fi
+}
 
 wait_for() {
   local what=$1 check=$2
@@ -25,7 +37,13 @@ wait_for() {
   return 1
 }
 
+elsewhere() {
+  echo "$1 at $2:$3 does not answer; $4 names another machine, so nothing is installed or started here" >&2
+  exit 1
+}
+
 if ! postgres_up; then
+  on_this_machine "$PGHOST" || elsewhere PostgreSQL "$PGHOST" "$PGPORT" PGHOST
   fresh=no
   if ! command -v pg_ctlcluster >/dev/null; then
     echo "installing PostgreSQL…"
@@ -44,6 +62,7 @@ if ! postgres_up; then
 fi
 
 if ! redis_up; then
+  on_this_machine "$REDIS_HOST" || elsewhere Redis "$REDIS_HOST" "$REDIS_PORT" REDIS_HOST
   if ! command -v redis-server >/dev/null; then
     echo "installing Redis…"
     apt_install redis-server
@@ -55,4 +74,4 @@ if ! redis_up; then
   wait_for Redis redis_up
 fi
 
-echo "PostgreSQL on $PGHOST:$PGPORT and Redis on 127.0.0.1:$REDIS_PORT are up"
+echo "PostgreSQL on $PGHOST:$PGPORT and Redis on $REDIS_HOST:$REDIS_PORT are up"

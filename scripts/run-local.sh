@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
 # Runs both services on this machine against the local PostgreSQL and Redis, with the demo rows:
-# user-service on :5000, data-service on :5001. Ctrl-C stops both gracefully.
+# user-service on :USER_PORT (5000), data-service on :DATA_PORT (5001), with their tables in a
+# database of their own (PGDATABASE, default users_local, created when missing). Ctrl-C stops both
+# gracefully; when either cannot start or stops by itself, the other is stopped too and the script
+# fails, naming the service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+user_port="${USER_PORT:-5000}"
+data_port="${DATA_PORT:-5001}"
+if [ "$user_port" = "$data_port" ]; then
+  echo "run: USER_PORT and DATA_PORT are both $user_port; give each service a port of its own" >&2
+  exit 2
+fi
+# PORT would give both services the same port; each gets its own below.
+if [ -n "${PORT:-}" ]; then echo "run: PORT is ignored here; USER_PORT and DATA_PORT choose the ports" >&2; fi
+unset PORT
+export PGDATABASE="${PGDATABASE:-users_local}"
 
 scripts/local-services.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -13,14 +27,27 @@ npm run --silent build
 node=node_modules/.bin/node
 [ -x "$node" ] || node=node
 
-SEED_DEMO_USERS="${SEED_DEMO_USERS:-true}" "$node" dist/services/user/src/main.js &
+# DATABASE_URL, when set, names a database the user manages.
+[ -n "${DATABASE_URL:-}" ] || "$node" scripts/ensure-database.ts "$PGDATABASE"
+
+SEED_DEMO_USERS="${SEED_DEMO_USERS:-true}" PORT="$user_port" "$node" dist/services/user/src/main.js &
 user_pid=$!
-"$node" dist/services/data/src/main.js &
+PORT="$data_port" "$node" dist/services/data/src/main.js &
 data_pid=$!
 
+interrupted=no
 stop() { kill -TERM "$user_pid" "$data_pid" 2>/dev/null || true; }
-trap stop INT TERM
+trap 'interrupted=yes; stop' INT TERM
 # Until either exits (or a signal arrives), then stop the other and wait for both to drain.
-wait -n "$user_pid" "$data_pid" || true
+status=0
+wait -n -p exited "$user_pid" "$data_pid" || status=$?
 stop
-wait
+wait || true
+[ "$interrupted" = no ] || exit 0
+
+if [ "${exited:-}" = "$user_pid" ]; then
+  echo "run: user-service (port $user_port) stopped with exit code $status; data-service was stopped too" >&2
+else
+  echo "run: data-service (port $data_port) stopped with exit code $status; user-service was stopped too" >&2
+fi
+exit $((status == 0 ? 1 : status))

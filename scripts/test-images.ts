@@ -13,9 +13,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runUserFlow } from '../e2e/flow.ts';
 import { contentsProbeSource, type ImageContents } from './images/contents-probe.ts';
-import { docker, dockerOk, preferSharedDocker, tail } from './images/docker.ts';
+import { docker, dockerOk, tail } from './images/docker.ts';
 import { createReport } from './images/report.ts';
-import { createScratchBackends, type ScratchBackends } from './images/scratch-backends.ts';
+import { createScratchBackends, type ScratchBackends } from './scratch-backends.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
@@ -53,7 +53,6 @@ const report = createReport();
 const containers: string[] = [];
 const runId = `test-images-${process.pid}`;
 
-preferSharedDocker(repoRoot);
 const labels = buildLabels();
 let backends: ScratchBackends | undefined;
 // Ctrl-C still removes the containers and the scratch database.

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../services/shared/src/logger.ts';
 import { migrate } from '../services/user/src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
+import { freePort } from './support/ports.ts';
 import { testEnv, waitFor } from './support/services.ts';
 
 const entry = { user: 'dist/services/user/src/main.js', data: 'dist/services/data/src/main.js' } as const;
@@ -19,14 +20,6 @@ beforeAll(async () => {
   await migrate(db.sql, createLogger('test', 'silent'));
 });
 afterAll(() => db?.drop());
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  return port;
-}
 
 interface Running {
   child: ChildProcessWithoutNullStreams;

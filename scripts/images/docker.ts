@@ -1,7 +1,5 @@
 // The `docker` command line, run as a child process: the test drives the same CLI a person would.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, resolve } from 'node:path';
 
 export interface CommandResult {
   code: number | null;
@@ -9,17 +7,6 @@ export interface CommandResult {
   stderr: string;
   /** True when the command was killed for running past its time limit. */
   timedOut: boolean;
-}
-
-/**
- * A machine without a Docker engine may keep a docker-compatible command in ../shared/bin next to
- * the repository; it goes first on PATH when present. Elsewhere the real `docker` is used.
- */
-export function preferSharedDocker(repoRoot: string): void {
-  const sharedBin = resolve(repoRoot, '..', 'shared', 'bin');
-  if (existsSync(resolve(sharedBin, 'docker'))) {
-    process.env.PATH = `${sharedBin}${delimiter}${process.env.PATH ?? ''}`;
-  }
 }
 
 export function docker(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { V1Deployment, V1DeploymentStatus, V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeDeployment, type FakeKubeApi, type FakePod } from './support/fake-kube-api.ts';
-import { freePortIn } from './support/ports.ts';
+import { freePort } from '../support/ports.ts';
 import { renderChart } from './support/render-chart.ts';
 import { repoRoot } from './support/repo.ts';
 import { startServices, type RunningServices } from './support/services.ts';
@@ -57,7 +57,7 @@ interface E2eRun {
 }
 
 async function npmRunE2e(api: FakeKubeApi, env: NodeJS.ProcessEnv = {}): Promise<E2eRun> {
-  const local = { user: await freePortIn(18330, 18339), data: await freePortIn(18340, 18349) };
+  const local = { user: await freePort(18330, 18339), data: await freePort(18340, 18349) };
   const result = await run('npm', ['run', '--silent', 'e2e'], {
     cwd: repoRoot,
     timeout: 60_000,
@@ -84,9 +84,9 @@ describe('npm run e2e against a (fake) cluster', () => {
   let deadPort: number;
 
   beforeAll(async () => {
-    services = await startServices(await freePortIn(18310, 18319), await freePortIn(18320, 18329));
+    services = await startServices(await freePort(18310, 18319), await freePort(18320, 18329));
     // A port nothing listens on: the backend of pods e2e must never talk to.
-    deadPort = await freePortIn(18350, 18359);
+    deadPort = await freePort(18350, 18359);
   }, 60_000);
   afterAll(async () => {
     await services?.stop();
@@ -97,7 +97,7 @@ describe('npm run e2e against a (fake) cluster', () => {
   });
 
   const start = async (deployments: FakeDeployment[], pods: FakePod[]): Promise<FakeKubeApi> => {
-    api = await startFakeKubeApi(await freePortIn(18300, 18309), namespace, deployments, pods);
+    api = await startFakeKubeApi(await freePort(18300, 18309), namespace, deployments, pods);
     return api;
   };
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_NO_CLUSTER } from '../../e2e/exit-codes.ts';
-import { freePortIn } from './support/ports.ts';
+import { freePort } from '../support/ports.ts';
 import { repoRoot } from './support/repo.ts';
 import { kubeconfigFor } from './support/kubeconfig.ts';
 
@@ -33,7 +33,7 @@ afterEach(async () => {
 
 describe('npm run e2e without a reachable cluster', () => {
   it('says so in one line and exits 77 when the API server refuses connections', async () => {
-    const port = await freePortIn(18390, 18399);
+    const port = await freePort(18390, 18399);
     const { code, lines } = await npmRunE2e({ KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${port}`, 'nowhere') });
     expect(code).toBe(EXIT_NO_CLUSTER);
     expect(code).toBe(77);
@@ -58,7 +58,7 @@ describe('npm run e2e without a reachable cluster', () => {
   });
 
   it('says so and exits 77 when something accepts connections but never answers', async () => {
-    const port = await freePortIn(18380, 18389);
+    const port = await freePort(18380, 18389);
     const silent = net.createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => silent.close(() => resolve())));
@@ -69,7 +69,7 @@ describe('npm run e2e without a reachable cluster', () => {
   });
 
   it('fails with exit 1, not 77, when a server answers but the connection is wrong (TLS to a plain HTTP port)', async () => {
-    const port = await freePortIn(18380, 18389);
+    const port = await freePort(18380, 18389);
     const plain = createServer((_, response) => response.end('{}'));
     await new Promise<void>((resolve) => plain.listen(port, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => plain.close(() => resolve())));
@@ -80,7 +80,7 @@ describe('npm run e2e without a reachable cluster', () => {
   });
 
   it('fails with exit 1, not 77, when the API server refuses the credentials', async () => {
-    const port = await freePortIn(18380, 18389);
+    const port = await freePort(18380, 18389);
     const api = createServer((_, response) => {
       response.writeHead(401, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));

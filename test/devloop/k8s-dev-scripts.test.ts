@@ -3,40 +3,21 @@
 // kind, minikube, docker and a cluster cannot run here, so they are replaced by stub commands that
 // record their arguments; the scripts themselves run unmodified under bash.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './support/repo.ts';
-
-interface Stubs {
-  dir: string;
-  log: string;
-}
-
-/** Stub commands: each logs "name args…" and then runs the given bash body. */
-function stubs(bodies: Record<string, string>): Stubs {
-  const dir = mkdtempSync(path.join(tmpdir(), 'devloop-stubs-'));
-  const log = path.join(dir, 'calls.log');
-  writeFileSync(log, '');
-  for (const [name, body] of Object.entries(bodies)) {
-    const file = path.join(dir, name);
-    writeFileSync(file, `#!/usr/bin/env bash\necho "${name} $*" >> "${log}"\n${body}\n`);
-    chmodSync(file, 0o755);
-  }
-  return { dir, log };
-}
+import { stubs, type Stubs } from './support/stubs.ts';
 
 function runScript(script: string, stub: Stubs, env: Record<string, string> = {}, timeoutMs = 10_000) {
   const result = spawnSync('bash', [path.join(repoRoot, 'k8s-dev', script)], {
     cwd: repoRoot,
     // Only the stubs and the base system: a real kubectl on this machine must not be reached.
-    env: { PATH: `${stub.dir}:/usr/bin:/bin`, HOME: stub.dir, ...env },
+    env: { PATH: stub.path, HOME: stub.dir, ...env },
     encoding: 'utf8',
     timeout: timeoutMs,
   });
-  const calls = readFileSync(stub.log, 'utf8').split('\n').filter(Boolean);
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, calls: stub.calls() };
 }
 
 const kubectlOnContext = (context: string): string => `[ "$1 $2" = "config current-context" ] && echo "${context}"; exit 0`;
@@ -152,18 +133,39 @@ describe('port-forward.sh', () => {
   it('forwards both Deployments and stops the other forward as soon as one dies', async () => {
     const stub = stubs({
       // user-service's forward stays up; data-service's dies at once, as when its pod is replaced.
-      kubectl: '[[ "$*" == *data-service* ]] && { sleep 0.5; exit 1; }\necho $$ > "$(dirname "$0")/user-forward.pid"\nexec sleep 30',
+      kubectl: '[ "$1" = get ] && exit 0\n[[ "$*" == *data-service* ]] && { sleep 0.5; exit 1; }\necho $$ > "$(dirname "$0")/user-forward.pid"\nexec sleep 30',
     });
     const started = Date.now();
     const { code, calls } = runScript('port-forward.sh', stub, { RELEASE: 'demo', NAMESPACE: 'team' }, 20_000);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(code).not.toBe(0);
-    expect(calls.sort()).toEqual([
+    expect(calls[0]).toBe('kubectl get --raw /version --request-timeout=5s');
+    expect(calls.slice(1).sort()).toEqual([
       'kubectl --namespace team port-forward deployment/demo-data-service 5001:8080',
       'kubectl --namespace team port-forward deployment/demo-user-service 5000:8080',
     ]);
     const pid = Number(readFileSync(path.join(stub.dir, 'user-forward.pid'), 'utf8'));
     expect(await exitsWithin(pid, 3_000)).toBe(true);
+  });
+
+  it('forwards to USER_PORT and DATA_PORT when they are set', async () => {
+    // data-service's forward ends once both have started; user-service's waits to be stopped.
+    const stub = stubs({ kubectl: '[ "$1" = get ] && exit 0\n[[ "$*" == *data-service* ]] && { sleep 0.5; exit 1; }\nexec sleep 30' });
+    const { calls } = runScript('port-forward.sh', stub, { USER_PORT: '6000', DATA_PORT: '6001' });
+    expect(calls.slice(1).sort()).toEqual([
+      'kubectl --namespace default port-forward deployment/users-data-service 6001:8080',
+      'kubectl --namespace default port-forward deployment/users-user-service 6000:8080',
+    ]);
+  });
+
+  it('without a cluster says so in one line and forwards nothing (no discovery errors)', () => {
+    const stub = stubs({
+      kubectl: 'echo "The connection to the server localhost:8080 was refused - did you specify the right host or port?" >&2\nexit 1',
+    });
+    const { code, stderr, calls } = runScript('port-forward.sh', stub);
+    expect(code).toBe(1);
+    expect(stderr).toBe('no cluster: make kind-up or make minikube-up\n');
+    expect(calls).toEqual(['kubectl get --raw /version --request-timeout=5s']);
   });
 });
 

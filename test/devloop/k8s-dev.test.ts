@@ -81,7 +81,7 @@ describe('k8s-dev scripts', () => {
   const scripts = readdirSync(path.join(repoRoot, 'k8s-dev')).filter((file) => file.endsWith('.sh'));
 
   it('are valid bash that stops at the first failing command', () => {
-    expect(scripts.sort()).toEqual(['kind-up.sh', 'load-images.sh', 'minikube-up.sh', 'port-forward.sh']);
+    expect(scripts.sort()).toEqual(['kind-up.sh', 'load-images.sh', 'minikube-up.sh', 'port-forward.sh', 'require-cluster.sh']);
     for (const script of scripts) {
       const file = path.join(repoRoot, 'k8s-dev', script);
       expect(() => execFileSync('bash', ['-n', file], { stdio: 'pipe' }), script).not.toThrow();

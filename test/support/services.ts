@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { parseEnv } from '../../services/shared/src/config.ts';
 import { createLogger } from '../../services/shared/src/logger.ts';
@@ -56,8 +55,6 @@ export async function startData(database: string, overrides: Record<string, stri
   return { ...service, url: `http://127.0.0.1:${service.port}`, logs };
 }
 
-export const uniquePrefix = () => `test:${randomBytes(4).toString('hex')}:`;
-
 export function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...init });
 }
@@ -66,11 +63,15 @@ export function patchJson(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-/** Polls until `check` passes or the deadline ends; returns how long it took. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 5_000, intervalMs = 10): Promise<number> {
+/**
+ * Polls until `check` passes or the deadline ends. Kept instead of vi.waitFor, which gives up at
+ * the deadline even while a check is still in flight and retries checks that throw: here the last
+ * HTTP or SQL check may finish late on a busy machine, and a check that throws is a failure.
+ */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 5_000, intervalMs = 10): Promise<void> {
   const started = Date.now();
   for (;;) {
-    if (await check()) return Date.now() - started;
+    if (await check()) return;
     if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

@@ -8,9 +8,8 @@
 // In both, every "pod" shares this host, so the listening PORT is mapped to a free host port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { docker, dockerOk, preferSharedDocker } from '../../../scripts/images/docker.ts';
+import { docker, dockerOk } from '../../../scripts/images/docker.ts';
 import { repoRoot } from './helm.ts';
 import { resolvePort, type Container, type Probe } from './kubelet-env.ts';
 
@@ -32,29 +31,13 @@ export function imageConfig(image: string): { cmd: string[]; env: Record<string,
   return { cmd: JSON.parse(cmd[1]!) as string[], env };
 }
 
-/** A free TCP port in [from, to], the range this test suite may use. */
-export async function freePort(from: number, to: number, taken: Set<number> = new Set()): Promise<number> {
-  for (let port = from; port <= to; port++) {
-    if (taken.has(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) {
-      taken.add(port);
-      return port;
-    }
-  }
-  throw new Error(`no free port in ${from}-${to}`);
-}
+export { freePort } from '../../support/ports.ts';
 
 export type Runtime = 'docker' | 'node';
 
 /** docker when one answers (CONTRACT_RUNTIME=node forces node processes), else node. */
 export async function detectRuntime(): Promise<Runtime> {
   if (process.env.CONTRACT_RUNTIME === 'node') return 'node';
-  preferSharedDocker(repoRoot);
   const answer = await docker(['info'], { timeoutMs: 180_000 }).catch(() => undefined);
   return answer?.code === 0 ? 'docker' : 'node';
 }

@@ -1,11 +1,11 @@
 // A stand-in for the Kubernetes API server, which cannot run on this machine: it serves only what
 // `npm run e2e` calls (version, one Deployment at a time, pods by label selector, and pod
-// port-forward over WebSocket with the v4.channel.k8s.io framing), with Deployment statuses a test
-// scripts read by read. Port-forwards reach real processes listening on 127.0.0.1.
+// port-forward over WebSocket with the v4.channel.k8s.io framing, through the `ws` package), with
+// Deployment statuses a test scripts read by read. Port-forwards reach real processes on 127.0.0.1.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { V1Deployment, V1DeploymentStatus, V1Pod } from '@kubernetes/client-node';
-import { acceptWebSocket } from './websocket.ts';
+import { WebSocketServer } from 'ws';
 
 export interface FakeDeployment {
   deployment: V1Deployment;
@@ -70,7 +70,11 @@ export async function startFakeKubeApi(port: number, namespace: string, deployme
     notFound(`${request.method} ${url.pathname}`);
   });
 
-  server.on('upgrade', (request: IncomingMessage, socket: net.Socket) => {
+  const webSockets = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => (offered.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false),
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: net.Socket, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://fake');
     requests.push(`UPGRADE ${url.pathname}${url.search}`);
     const forwardPath = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname);
@@ -80,31 +84,30 @@ export async function startFakeKubeApi(port: number, namespace: string, deployme
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    const webSocket = acceptWebSocket(request, socket, ['v4.channel.k8s.io']);
-    if (!webSocket) return;
     tunnels.add(socket);
     socket.on('close', () => tunnels.delete(socket));
+    webSockets.handleUpgrade(request, socket, head, (webSocket) => {
+      // Channel 0 carries data, channel 1 errors; each starts with the port number, little-endian.
+      const portPrefix = (channel: number): Buffer => Buffer.from([channel, podPort & 0xff, podPort >> 8]);
+      webSocket.send(portPrefix(0));
+      webSocket.send(portPrefix(1));
 
-    // Channel 0 carries data, channel 1 errors; each starts with the port number, little-endian.
-    const portPrefix = (channel: number): Buffer => Buffer.from([channel, podPort & 0xff, podPort >> 8]);
-    webSocket.send(portPrefix(0));
-    webSocket.send(portPrefix(1));
-
-    const upstream = net.connect(target.backendPort, '127.0.0.1');
-    tunnels.add(upstream);
-    upstream.on('data', (chunk: Buffer) => webSocket.send(Buffer.concat([Buffer.from([0]), chunk])));
-    upstream.on('error', (error: NodeJS.ErrnoException) => {
-      webSocket.send(Buffer.concat([Buffer.from([1]), Buffer.from(`error forwarding port ${podPort} to pod ${target.pod.metadata?.name}: ${error.code ?? error.message}`)]));
-      webSocket.close();
+      const upstream = net.connect(target.backendPort, '127.0.0.1');
+      tunnels.add(upstream);
+      upstream.on('data', (chunk: Buffer) => webSocket.send(Buffer.concat([Buffer.from([0]), chunk])));
+      upstream.on('error', (error: NodeJS.ErrnoException) => {
+        webSocket.send(Buffer.concat([Buffer.from([1]), Buffer.from(`error forwarding port ${podPort} to pod ${target.pod.metadata?.name}: ${error.code ?? error.message}`)]));
+        webSocket.close();
+      });
+      upstream.on('close', () => {
+        tunnels.delete(upstream);
+        webSocket.close();
+      });
+      webSocket.on('message', (payload: Buffer) => {
+        if (payload[0] === 0 && payload.length > 1) upstream.write(payload.subarray(1));
+      });
+      webSocket.on('close', () => upstream.destroy());
     });
-    upstream.on('close', () => {
-      tunnels.delete(upstream);
-      webSocket.close();
-    });
-    webSocket.onMessage((payload) => {
-      if (payload[0] === 0 && payload.length > 1) upstream.write(payload.subarray(1));
-    });
-    webSocket.onClose(() => upstream.destroy());
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -117,6 +120,7 @@ export async function startFakeKubeApi(port: number, namespace: string, deployme
     requests,
     close: async () => {
       for (const tunnel of tunnels) tunnel.destroy();
+      webSockets.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

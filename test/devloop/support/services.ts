@@ -1,9 +1,10 @@
-// The real user-service and data-service from dist/, on a database of their own and a Redis key
-// prefix of their own, for tests that need live services behind a (fake) cluster.
+// The real user-service and data-service from dist/, on a scratch database and Redis key prefix
+// (removed with every key the services wrote when they stop), for tests that need live services
+// behind a (fake) cluster.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import postgres from 'postgres';
+import { createScratchBackends } from '../../../scripts/scratch-backends.ts';
 import { repoRoot } from './repo.ts';
 
 export interface RunningServices {
@@ -21,17 +22,10 @@ export async function startServices(userPort: number, dataPort: number): Promise
   for (const entry of Object.values(entryPoints)) {
     if (!existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing: run \`npm run build\` first (npm test does)`);
   }
-  const database = `devloop_e2e_${process.pid}_${Date.now().toString(36)}`;
-  const admin = postgres({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres', max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${database}`);
-
-  const env = {
-    ...process.env,
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: `${database}:`,
-    LOG_LEVEL: 'warn',
-  };
+  const scratch = await createScratchBackends('devloop_e2e');
+  // Connection URLs would win over the scratch space's PG* and REDIS_* variables.
+  const { DATABASE_URL: _database, REDIS_URL: _redis, ...inherited } = process.env;
+  const env = { ...inherited, ...scratch.env, LOG_LEVEL: 'warn' };
   const children: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(
@@ -44,8 +38,7 @@ export async function startServices(userPort: number, dataPort: number): Promise
           }),
       ),
     );
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
+    await scratch.dispose();
   };
 
   try {
