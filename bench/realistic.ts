@@ -16,6 +16,7 @@ import type { GeneratorConfig } from './realistic/load-generator.ts';
 import { keysUnder, usedMemory } from './realistic/redis-memory.ts';
 import { renderRealistic, spliceRealistic, type LocalTier, type SizeResult } from './realistic/report.ts';
 import { migrateAndSeedUsers, REALISTIC_PREFIX } from './realistic/seed.ts';
+import { notableLogLines } from './realistic/service-log.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -128,6 +129,7 @@ async function runSize(users: number): Promise<SizeResult> {
     rss: all.map((server, i) => ({ server: server.name, idleMb: idle[i]!, peakMb: peakRss[i]! })),
     redis: { beforeBytes: redisBefore, afterBytes: redisAfter, keys },
     localTier: replicas.map((replica, i) => ({ server: replica.name, caches: localTier[i]! })),
+    warnings: all.map((server) => ({ server: server.name, counts: notableLogLines(server.logFile) })),
   };
   process.stdout.write(
     `  ${Math.round(generated.operations / generated.seconds)} ops/s; read p99 ${generated.read.p99Ms.toFixed(2)} ms, write p99 ${generated.write.p99Ms.toFixed(2)} ms; ` +
@@ -145,7 +147,7 @@ async function main() {
 
   const section = renderRealistic({
     label: String(options.label),
-    command: `npm run bench:realistic -- ${process.argv.slice(2).join(' ')}`.trim(),
+    command: `npm run bench:realistic -- ${process.argv.slice(2).map((arg) => (/\s/.test(arg) ? `'${arg}'` : arg)).join(' ')}`.trim(),
     machine: { cores, cpu: cpuModel(), node: process.version, date: new Date().toISOString(), pinning: pinning.note, loadAverage: `${loadAtStart} at the start, ${loadAverage()} at the end` },
     load,
     results,

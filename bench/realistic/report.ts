@@ -41,6 +41,7 @@ export interface SizeResult {
   rss: { server: string; idleMb: number; peakMb: number }[];
   redis: { beforeBytes: number; afterBytes: number; keys: { values: number; generations: number; meanValueBytes: number; sampled: number } };
   localTier: { server: string; caches: LocalTier[] }[];
+  warnings: { server: string; counts: Record<string, number> }[];
 }
 
 export interface RealisticInput {
@@ -89,6 +90,10 @@ export function renderRealistic({ label, command, machine, load, results }: Real
     );
   }
   lines.push('');
+  for (const r of results) {
+    const warned = r.warnings.flatMap(({ server, counts }) => Object.entries(counts).map(([what, n]) => `${server} ${what} ×${n}`));
+    lines.push(`Warnings the services logged (${count(r.users)} users): ${warned.join('; ') || 'none'}.`, '');
+  }
   const stale = results.flatMap((r) => r.load.staleness.examples.map((e) => ({ users: r.users, ...e })));
   if (stale.length) {
     lines.push('Stale reads seen (first ones per size): ' + stale.map((e) => `${e.name} returned write ${e.returned} instead of ${e.expected} (X-Cache ${e.cache ?? 'absent'}), sent ${fixed(e.sentAfterAckMs, 3)} ms after the acknowledgement`).join('; ') + '.', '');
@@ -119,6 +124,7 @@ export function renderRealistic({ label, command, machine, load, results }: Real
     '- Reads that reached PostgreSQL: the share of measured reads answered with `X-Cache: MISS` (data-service says MISS exactly when neither tier answered; concurrent misses of one name share one query, so this slightly over-counts queries).',
     '- Stale reads: the load generator keeps writes to one name serial and puts a fresh sequence number in each written `info`; for every read of a name sent after a write to it was acknowledged (2xx received), the answer must carry that sequence or a newer one. Stale reads, failures and writes acknowledged are counted over warm-up and measured window alike; the target for stale reads is 0.',
     '- Writes carry `Authorization: Bearer <HS256 token>` (scope `users:write`) signed with the `JWT_SECRET` given to user-service (a fresh random one unless `JWT_SECRET` is set); services that do not check tokens ignore it.',
+    '- Warnings: the services\' own warn and error log lines during the run, counted by message (a Redis command timing out, for instance, sends reads to PostgreSQL for a back-off).',
     '- RSS: /proc VmRSS of each service 1 s after ready (idle) and the peak sampled every 200 ms during the load.',
     '- Redis: `INFO memory` used_memory after seeding and before the services start, and again after the load; Δ ÷ the value keys under the run\'s prefix (cached users and remembered absences). Redis is shared with other work, so Δ is approximate; MEMORY USAGE is the mean over a sample of up to 2,000 of those keys and is exact for them. Per-name generation keys left by writes are not counted as cached answers.',
     '- Local tier: each replica runs with `node --import bench/realistic/local-tier-probe.mjs`, which watches lru-cache instances and records the peak entry count and the peak size by the tier\'s own size estimate every 100 ms; bounds are the instance\'s `max` and `maxSize` (LOCAL_CACHE_MAX_ENTRIES, LOCAL_CACHE_MAX_BYTES).',
