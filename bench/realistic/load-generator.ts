@@ -32,6 +32,8 @@ interface Pending {
   operation: Operation;
   name: string;
   dueAt: number;
+  /** When the generator got to it: later than dueAt when the generator itself is starved. */
+  firedAt: number;
   sentAt: number;
   measured: boolean;
   /** For writes: the sequence number written. */
@@ -80,7 +82,8 @@ const writePool = poolFor(config.writeUrl);
 const latencies: Record<Operation, number[]> = { read: [], 'read-unknown': [], write: [] };
 const counts = { sent: 0, settled: 0, reachedPostgres: { read: 0, 'read-unknown': 0 }, perReplica: readPools.map(() => 0) };
 const failures: Record<string, number> = {};
-const sendLags: number[] = [];
+const tickLags: number[] = [];
+const connectionWaits: number[] = [];
 const total = Math.round(config.rate * (config.warmupSeconds + config.seconds));
 const measuredFrom = Math.round(config.rate * config.warmupSeconds);
 let allSettled: () => void;
@@ -148,7 +151,10 @@ function connect(pool: Pool): Connection {
 function send(connection: Connection, pending: Pending) {
   connection.current = pending;
   pending.sentAt = performance.now();
-  if (pending.measured) sendLags.push(pending.sentAt - pending.dueAt);
+  if (pending.measured) {
+    tickLags.push(pending.firedAt - pending.dueAt);
+    connectionWaits.push(pending.sentAt - pending.firedAt);
+  }
   connection.socket.write(pending.request);
 }
 
@@ -175,7 +181,7 @@ function writableName(): string | undefined {
 
 function next(n: number, dueAt: number): void {
   const measured = n >= measuredFrom;
-  const base = { dueAt, sentAt: 0, measured, sequence: 0 };
+  const base = { dueAt, firedAt: performance.now(), sentAt: 0, measured, sequence: 0 };
   if (random() < config.writeShare) {
     const name = writableName();
     if (name) {
@@ -237,8 +243,10 @@ const result = {
   perReplica: counts.perReplica,
   unsettled: total - counts.settled,
   failures,
-  // How late the generator itself sent (a tick, a busy load core, or no free connection).
-  sendLag: summary(sendLags),
+  // How late the generator got to each operation (a starved load core), and how long operations
+  // then waited for a free connection (every connection busy with a slow answer).
+  tickLag: summary(tickLags),
+  connectionWait: summary(connectionWaits),
   writesAcknowledged,
   staleness: {
     checked: staleness.checked,

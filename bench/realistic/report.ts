@@ -5,6 +5,9 @@ import type { StaleRead } from './staleness.ts';
 
 const START = '<!-- realistic-workload: written by `npm run bench:realistic`; `npm run bench` keeps it -->';
 const END = '<!-- /realistic-workload -->';
+export const FULL_RUN = 'npm run bench:realistic -- --sizes 100k,1m,10m';
+/** A generator this late (p99) to its own schedule is starved: its numbers are partly the machine's. */
+const LATE_SEND_MS = 5;
 
 interface Latency {
   count: number;
@@ -34,7 +37,8 @@ export interface SizeResult {
     perReplica: number[];
     unsettled: number;
     failures: Record<string, number>;
-    sendLag: Latency;
+    tickLag: Latency;
+    connectionWait: Latency;
     writesAcknowledged: number;
     staleness: { checked: number; stale: number; fromCache: number; latestAfterAckMs: number; examples: StaleRead[] };
   };
@@ -60,7 +64,15 @@ const mb = (bytes: number) => fixed(bytes / (1024 * 1024), 1);
 export function renderRealistic({ label, command, machine, load, results }: RealisticInput): string {
   const lines: string[] = [START, `## Realistic workload (${label})`, ''];
   lines.push(`${machine.date} · ${machine.cores} cores (${machine.cpu}) · Node ${machine.node} · load average ${machine.loadAverage}`, '');
-  lines.push(`Command: \`${command}\``, '');
+  lines.push(`Command: \`${command}\`. The full run, for a quiet machine: \`${FULL_RUN}\`.`, '');
+  const starved = results.filter((r) => r.load.tickLag.p99Ms > LATE_SEND_MS);
+  if (starved.length) {
+    lines.push(
+      `**The load generator itself fell behind** at ${starved.map((r) => `${count(r.users)} users (p99 ${fixed(r.load.tickLag.p99Ms, 0)} ms late)`).join(', ')}: ` +
+        'its core was busy with other work, so the latencies below include the machine\'s overload, not only the services\'.',
+      '',
+    );
+  }
   lines.push(
     `Load: ${count(load.rate)} operations/s on a fixed schedule (open loop), ${load.warmupSeconds} s warm-up then ${load.seconds} s measured; ` +
       `${percent(load.writeShare)} PATCH /user/:name through user-service, the rest GET /user/:name split round-robin over two data-service replicas; ` +
@@ -79,14 +91,14 @@ export function renderRealistic({ label, command, machine, load, results }: Real
   }
   lines.push('');
 
-  lines.push('| users | reads that reached PostgreSQL (known / unknown) | stale reads / reads checked | stale: served by a cache tier, latest sent after the ack | writes acknowledged | failures | generator: send after due, p99 / max |');
-  lines.push('|--:|---|--:|---|--:|---|--:|');
+  lines.push('| users | reads that reached PostgreSQL (known / unknown) | stale reads / reads checked | stale: served by a cache tier, latest sent after the ack | writes acknowledged | failures | generator late, p99 / max | waiting for a connection, p99 / max |');
+  lines.push('|--:|---|--:|---|--:|---|--:|--:|');
   for (const r of results) {
     const failures = Object.entries(r.load.failures).map(([what, n]) => `${what}: ${n}`);
     if (r.load.unsettled) failures.push(`unanswered: ${r.load.unsettled}`);
     lines.push(
       `| ${count(r.users)} | ${percent(r.load.reachedPostgres.reads)} (${percent(r.load.reachedPostgres.known)} / ${percent(r.load.reachedPostgres.unknown)}) | ` +
-        `**${r.load.staleness.stale}** / ${count(r.load.staleness.checked)} | ${r.load.staleness.stale ? `${r.load.staleness.fromCache} HIT, ${fixed(r.load.staleness.latestAfterAckMs, 1)} ms` : ''} | ${count(r.load.writesAcknowledged)} | ${failures.join(', ') || 'none'} | ${fixed(r.load.sendLag.p99Ms)} / ${fixed(r.load.sendLag.maxMs)} ms |`,
+        `**${r.load.staleness.stale}** / ${count(r.load.staleness.checked)} | ${r.load.staleness.stale ? `${r.load.staleness.fromCache} HIT, ${fixed(r.load.staleness.latestAfterAckMs, 1)} ms` : ''} | ${count(r.load.writesAcknowledged)} | ${failures.join(', ') || 'none'} | ${fixed(r.load.tickLag.p99Ms)} / ${fixed(r.load.tickLag.maxMs)} ms | ${fixed(r.load.connectionWait.p99Ms)} / ${fixed(r.load.connectionWait.maxMs)} ms |`,
     );
   }
   lines.push('');
@@ -121,6 +133,7 @@ export function renderRealistic({ label, command, machine, load, results }: Real
   lines.push(
     '- Seed: the project\'s migrations, then one `INSERT … SELECT … FROM generate_series` with the NOTIFY trigger skipped (nobody listens yet), then `ANALYZE`; "insert" is that one statement.',
     '- Throughput: operations answered in the measured window ÷ its length (from the first measured operation\'s scheduled time to the last answer). Latency: from each operation\'s scheduled time to its complete response, so time spent waiting for a connection or behind a stalled server counts (no coordinated omission). Warm-up operations are not counted.',
+    '- Generator late: how long after its scheduled time the generator got to an operation (it ticks every millisecond, so up to about 1 ms is the schedule itself). Waiting for a connection: each target gets up to 128 keep-alive connections with one request on each at a time, so an operation waits while all are busy. Both are part of the latencies above.',
     '- Reads that reached PostgreSQL: the share of measured reads answered with `X-Cache: MISS` (data-service says MISS exactly when neither tier answered; concurrent misses of one name share one query, so this slightly over-counts queries).',
     '- Stale reads: the load generator keeps writes to one name serial and puts a fresh sequence number in each written `info`; for every read of a name sent after a write to it was acknowledged (2xx received), the answer must carry that sequence or a newer one. Stale reads, failures and writes acknowledged are counted over warm-up and measured window alike; the target for stale reads is 0.',
     '- Writes carry `Authorization: Bearer <HS256 token>` (scope `users:write`) signed with the `JWT_SECRET` given to user-service (a fresh random one unless `JWT_SECRET` is set); services that do not check tokens ignore it.',
