@@ -5,7 +5,9 @@
 // service's RSS, Redis memory per cached user and the in-process tier against its bounds, into
 // the "Realistic workload" section of bench/RESULTS.md. Measures and reports; asserts nothing.
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,7 +51,6 @@ const load = {
   zipfExponent: number('zipf'),
 };
 
-const PORTS = { data: [18411, 18412], user: 18413 } as const;
 const runId = randomBytes(3).toString('hex');
 const logDir = mkdtempSync(join(tmpdir(), 'bench-realistic-'));
 // The secret user-service checks write tokens with, once it does; a fresh one per run unless given.
@@ -78,12 +79,12 @@ async function runSize(users: number): Promise<SizeResult> {
 
   const redisBefore = await usedMemory();
   const common = { ...pgEnv(database), REDIS_KEY_PREFIX: prefix };
-  const tierFiles = PORTS.data.map((_, i) => join(logDir, `local-tier-${users}-${i + 1}.json`));
+  const tierFiles = [1, 2].map((n) => join(logDir, `local-tier-${users}-${n}.json`));
   const replicas: Server[] = [];
-  for (const [i, port] of PORTS.data.entries()) {
-    replicas.push(await start(`data-service-${i + 1}`, 'dist/services/data/src/main.js', port, { ...common, BENCH_LOCAL_TIER_FILE: tierFiles[i]! }, ['--import', probe]));
+  for (const [i, tierFile] of tierFiles.entries()) {
+    replicas.push(await start(`data-service-${i + 1}`, 'dist/services/data/src/main.js', await freePort(), { ...common, BENCH_LOCAL_TIER_FILE: tierFile }, ['--import', probe]));
   }
-  const user = await start('user-service', 'dist/services/user/src/main.js', PORTS.user, { ...common, JWT_SECRET: jwtSecret, ...(jwtClaims.issuer ? { JWT_ISSUER: jwtClaims.issuer } : {}), ...(jwtClaims.audience ? { JWT_AUDIENCE: jwtClaims.audience } : {}) });
+  const user = await start('user-service', 'dist/services/user/src/main.js', await freePort(), { ...common, JWT_SECRET: jwtSecret, ...(jwtClaims.issuer ? { JWT_ISSUER: jwtClaims.issuer } : {}), ...(jwtClaims.audience ? { JWT_AUDIENCE: jwtClaims.audience } : {}) });
   const all = [...replicas, user];
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const idle = all.map((server) => rssMb(server.pid));
@@ -156,6 +157,15 @@ async function main() {
   const file = 'bench/RESULTS.md';
   writeFileSync(file, spliceRealistic(existsSync(file) ? readFileSync(file, 'utf8') : '', section));
   process.stdout.write(`\nwritten to ${file} (section "Realistic workload")\n`);
+}
+
+/** A port nothing listens on now: fixed ports would collide with other benchmarks and tests. */
+async function freePort(): Promise<number> {
+  const listener = createServer().listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const { port } = listener.address() as { port: number };
+  await new Promise((resolve) => listener.close(resolve));
+  return port;
 }
 
 function loadAverage(): string {

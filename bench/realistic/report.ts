@@ -124,7 +124,7 @@ export function renderRealistic({ label, command, machine, load, results }: Real
         .join('; ');
     });
     lines.push(
-      `| ${count(r.users)} | ${fixed(seedSeconds, 1)} (${fixed(r.seed.insertMs / 1000, 1)}) | ${rss} | ${mb(delta)} | ${count(r.redis.keys.values)} | ${r.redis.keys.values ? Math.round(delta / r.redis.keys.values) : 'n/a'} | ${fixed(r.redis.keys.meanValueBytes, 0)} | ${tiers.join('<br>')} |`,
+      `| ${count(r.users)} | ${fixed(seedSeconds, 1)} (${fixed(r.seed.insertMs / 1000, 1)}) | ${rss} | ${mb(delta)} | ${count(r.redis.keys.values)} | ${r.redis.keys.values && delta > 0 ? Math.round(delta / r.redis.keys.values) : 'n/a'} | ${fixed(r.redis.keys.meanValueBytes, 0)} | ${tiers.join('<br>')} |`,
     );
   }
   lines.push('');
@@ -139,7 +139,7 @@ export function renderRealistic({ label, command, machine, load, results }: Real
     '- Writes carry `Authorization: Bearer <HS256 token>` (scope `users:write`) signed with the `JWT_SECRET` given to user-service (a fresh random one unless `JWT_SECRET` is set); services that do not check tokens ignore it.',
     '- Warnings: the services\' own warn and error log lines during the run, counted by message (a Redis command timing out, for instance, sends reads to PostgreSQL for a back-off).',
     '- RSS: /proc VmRSS of each service 1 s after ready (idle) and the peak sampled every 200 ms during the load.',
-    '- Redis: `INFO memory` used_memory after seeding and before the services start, and again after the load; Δ ÷ the value keys under the run\'s prefix (cached users and remembered absences). Redis is shared with other work, so Δ is approximate; MEMORY USAGE is the mean over a sample of up to 2,000 of those keys and is exact for them. Per-name generation keys left by writes are not counted as cached answers.',
+    '- Redis: `INFO memory` used_memory after seeding and before the services start, and again after the load; Δ ÷ the value keys under the run\'s prefix (cached users and remembered absences). Redis is shared with other work and the services flush their keys after a missed eviction, so Δ is approximate (n/a when it came out ≤ 0); MEMORY USAGE is the mean over a sample of up to 2,000 of those keys and is exact for them. Per-name generation keys left by writes are not counted as cached answers.',
     '- Local tier: each replica runs with `node --import bench/realistic/local-tier-probe.mjs`, which watches lru-cache instances and records the peak entry count and the peak size by the tier\'s own size estimate every 100 ms; bounds are the instance\'s `max` and `maxSize` (LOCAL_CACHE_MAX_ENTRIES, LOCAL_CACHE_MAX_BYTES).',
     `- ${machine.pinning}; both replicas and user-service share the server core.`,
   );
