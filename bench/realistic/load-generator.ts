@@ -98,21 +98,21 @@ function fail(pending: Pending, why: string) {
 
 function settle(pending: Pending, status: number, headers: string, body: string) {
   const now = performance.now();
+  const ok = status === (pending.operation === 'read-unknown' ? 404 : 200);
   if (pending.operation === 'write') {
     writing.delete(pending.name);
-    if (status === 200) {
+    if (ok) {
       staleness.acknowledge(pending.name, pending.sequence, now);
       writesAcknowledged++;
     } else fail(pending, `status ${status}`);
   } else {
-    const expected = pending.operation === 'read' ? 200 : 404;
-    if (status !== expected) fail(pending, `status ${status}`);
+    if (!ok) fail(pending, `status ${status}`);
     const cache = /\r\nx-cache: *(\w+)/i.exec(headers)?.[1];
     // Checked in the warm-up too: a stale read is wrong whenever it happens.
     if (status === 200) staleness.check(pending.name, pending.sentAt, (JSON.parse(body) as { info: string }).info, cache);
     if (pending.measured && cache === 'MISS') counts.reachedPostgres[pending.operation]++;
   }
-  if (pending.measured && (status === 200 || status === 404)) latencies[pending.operation].push(now - pending.dueAt);
+  if (pending.measured && ok) latencies[pending.operation].push(now - pending.dueAt);
   if (++counts.settled === total) allSettled();
 }
 
