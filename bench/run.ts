@@ -9,6 +9,7 @@ import { createScratchBackends, pgEnv, type ScratchBackends } from '../scripts/s
 import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
+import { keptRealistic } from './realistic/report.ts';
 import { COMPARE_END, COMPARE_START, renderReport, type Measured, type ServerFacts } from './report.ts';
 
 const CONNECTIONS = 64;
@@ -156,7 +157,8 @@ async function main() {
     },
   });
   process.stdout.write(`\n${report}`);
-  writeFileSync('bench/RESULTS.md', `${report}${comparedSection()}`);
+  // The sections of `npm run bench:compare` and `npm run bench:realistic` come from their own commands; this run keeps them.
+  writeFileSync('bench/RESULTS.md', report + comparedSection() + keptRealistic(existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : ''));
   process.stdout.write('\nwritten to bench/RESULTS.md\n');
 }
 
