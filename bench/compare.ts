@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase, deleteRedisKeys, dropDatabase, migrateAndSeed, pgEnv, REDIS, SEED_USERS, SEEDED_PREFIX } from './database.ts';
+import { createScratchBackends, type ScratchBackends } from '../scripts/scratch-backends.ts';
+import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { cores, killAll, rssMb, startServer, watchRss, type Server } from './processes.ts';
@@ -20,8 +21,8 @@ const CONNECTIONS = 64;
 const HOT: LoadMode = { mode: 'cycle', prefix: SEEDED_PREFIX, first: SEED_USERS - 999, count: 1_000 };
 
 const runId = randomBytes(3).toString('hex');
-const database = `bench_${runId}`;
-const redisPrefix = `bench:${runId}:`;
+/** The run's own database and key prefix, made first thing and removed on every way out. */
+let scratch: ScratchBackends | undefined;
 const logDir = mkdtempSync(join(tmpdir(), 'bench-compare-'));
 const compareDist = process.env.BENCH_COMPARE_DIST || undefined;
 const profileDir = process.env.BENCH_CPU_PROF || undefined;
@@ -48,8 +49,8 @@ interface Outcome {
 async function main() {
   if (!existsSync('dist/services/data/src/main.js')) throw new Error('run `npm run build` first');
   ensureWrk();
-  await createDatabase(database);
-  await migrateAndSeed(database);
+  scratch = await createScratchBackends('bench_compare');
+  await migrateAndSeed(scratch.database);
   const sink = await startOtlpSink();
   const variants: Variant[] = [
     { name: 'tracing off', dist: 'dist', env: {} },
@@ -118,7 +119,7 @@ async function interleaved(variants: Variant[], service: 'data' | 'user', firstP
         name: `${service} ${variant.name}`,
         args: [join(variant.dist, `services/${service}/src/main.js`)],
         port: firstPort + index,
-        env: { ...pgEnv(database), REDIS_HOST: REDIS.host, REDIS_PORT: String(REDIS.port), REDIS_KEY_PREFIX: redisPrefix, LOG_LEVEL: 'info', ...variant.env },
+        env: { ...scratch!.env, LOG_LEVEL: 'info', ...variant.env },
         logFile: join(logDir, `${service}-${index}.log`),
         nodeOptions: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${service}-${index}.cpuprofile`] : [],
       });
@@ -181,6 +182,5 @@ try {
   process.exitCode = 1;
 } finally {
   killAll();
-  await dropDatabase(database).catch(() => {});
-  await deleteRedisKeys(redisPrefix).catch(() => {});
+  await scratch?.dispose().catch(() => {});
 }

@@ -11,13 +11,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDatabase, deleteRedisKeys, dropDatabase, pgEnv, REDIS } from './database.ts';
+import { createScratchBackends, type ScratchBackends } from '../scripts/scratch-backends.ts';
+import { migrateAndSeed, SEEDED_PREFIX } from './database.ts';
 import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
 import { signWriteToken } from './realistic/jwt.ts';
 import type { GeneratorConfig } from './realistic/load-generator.ts';
 import { keysUnder, usedMemory } from './realistic/redis-memory.ts';
 import { renderRealistic, spliceRealistic, type LocalTier, type SizeResult } from './realistic/report.ts';
-import { migrateAndSeedUsers, REALISTIC_PREFIX } from './realistic/seed.ts';
 import { notableLogLines } from './realistic/service-log.ts';
 
 const { values: options } = parseArgs({
@@ -59,26 +59,23 @@ const jwtClaims = { issuer: process.env.JWT_ISSUER || undefined, audience: proce
 const probe = new URL('./realistic/local-tier-probe.mjs', import.meta.url).pathname;
 
 const servers = new Set<Server>();
-const databases = new Set<string>();
-const prefixes = new Set<string>();
+const scratches = new Set<ScratchBackends>();
 
 async function start(name: string, script: string, port: number, env: Record<string, string>, nodeOptions: string[] = []): Promise<Server> {
-  const server = await startServer({ name, args: [script], port, env: { REDIS_HOST: REDIS.host, REDIS_PORT: String(REDIS.port), LOG_LEVEL: 'info', ...env }, logFile: join(logDir, `${name}.log`), nodeOptions });
+  const server = await startServer({ name, args: [script], port, env: { LOG_LEVEL: 'info', ...env }, logFile: join(logDir, `${name}.log`), nodeOptions });
   servers.add(server);
   return server;
 }
 
 async function runSize(users: number): Promise<SizeResult> {
-  const database = `bench_${runId}_${users}`;
-  const prefix = `bench:${runId}:${users}:`;
-  await createDatabase(database);
-  databases.add(database);
-  prefixes.add(prefix);
-  const seed = await migrateAndSeedUsers(database, users);
+  const scratch = await createScratchBackends(`bench_${users}`);
+  scratches.add(scratch);
+  const { database, keyPrefix: prefix } = scratch;
+  const seed = await migrateAndSeed(database, users);
   process.stdout.write(`${users} users: seeded in ${((seed.migrateMs + seed.insertMs + seed.analyzeMs) / 1000).toFixed(1)} s (insert ${(seed.insertMs / 1000).toFixed(1)} s)\n`);
 
   const redisBefore = await usedMemory();
-  const common = { ...pgEnv(database), REDIS_KEY_PREFIX: prefix };
+  const common = scratch.env;
   const tierFiles = [1, 2].map((n) => join(logDir, `local-tier-${users}-${n}.json`));
   const replicas: Server[] = [];
   for (const [i, tierFile] of tierFiles.entries()) {
@@ -97,7 +94,7 @@ async function runSize(users: number): Promise<SizeResult> {
     warmupSeconds: load.warmupSeconds,
     seconds: load.seconds,
     users,
-    namePrefix: REALISTIC_PREFIX,
+    namePrefix: SEEDED_PREFIX,
     zipfExponent: load.zipfExponent,
     unknownShare: load.unknownShare,
     // Unknown names repeat too (typos, stale links, scans): a tenth as many as the users, Zipf-drawn.
@@ -118,10 +115,8 @@ async function runSize(users: number): Promise<SizeResult> {
     servers.delete(server);
   }
   const localTier = tierFiles.map((file) => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LocalTier[]) : []));
-  await dropDatabase(database);
-  databases.delete(database);
-  await deleteRedisKeys(prefix);
-  prefixes.delete(prefix);
+  await scratch.dispose();
+  scratches.delete(scratch);
 
   const result: SizeResult = {
     users,
@@ -180,8 +175,9 @@ function cpuModel(): string {
 async function cleanUp() {
   for (const server of servers) await server.stop().catch(() => {});
   killAll();
-  for (const database of databases) await dropDatabase(database).catch((error: unknown) => process.stderr.write(`could not drop ${database}: ${(error as Error).message}\n`));
-  for (const prefix of prefixes) await deleteRedisKeys(prefix).catch((error: unknown) => process.stderr.write(`could not remove ${prefix}*: ${(error as Error).message}\n`));
+  for (const scratch of scratches) {
+    await scratch.dispose().catch((error: unknown) => process.stderr.write(`could not remove ${scratch.database} and ${scratch.keyPrefix}*: ${(error as Error).message}\n`));
+  }
 }
 
 let cleaning: Promise<void> | undefined;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PG_POOL_MAX } from '../services/shared/src/config.ts';
 import { createScratchBackends, pgEnv, type ScratchBackends } from '../scripts/scratch-backends.ts';
-import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX } from './database.ts';
+import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX, seedMs } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
 import { keptRealistic } from './realistic/report.ts';
@@ -102,8 +102,8 @@ async function main() {
 
   scratch = await createScratchBackends('bench');
   const { database, keyPrefix: redisPrefix } = scratch;
-  const seedMs = await migrateAndSeed(database);
-  process.stdout.write(`database ${database}: migrated and seeded ${SEED_USERS} users in ${Math.round(seedMs)} ms\n`);
+  const seeded = seedMs(await migrateAndSeed(database));
+  process.stdout.write(`database ${database}: migrated and seeded ${SEED_USERS} users in ${Math.round(seeded)} ms\n`);
 
   const ceiling = await start('ceiling', 'bench/ceiling-server.ts', PORTS.ceiling, {});
   await measureServer(ceiling, async () => {

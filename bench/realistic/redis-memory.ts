@@ -1,6 +1,6 @@
 // What the shared tier costs: Redis's own memory figures around a run, and the keys it left.
 import { Redis } from 'ioredis';
-import { REDIS } from '../database.ts';
+import { REDIS } from '../../scripts/scratch-backends.ts';
 
 export interface RedisKeys {
   /** Cached answers (users and remembered absences) under the run's prefix. */

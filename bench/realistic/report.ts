@@ -1,6 +1,6 @@
 // The "Realistic workload" section of bench/RESULTS.md: written by `npm run bench:realistic`,
 // kept as it is by `npm run bench` (which rewrites the rest of the file).
-import type { SeedTiming } from './seed.ts';
+import type { SeedTiming } from '../database.ts';
 import type { StaleRead } from './staleness.ts';
 
 const START = '<!-- realistic-workload: written by `npm run bench:realistic`; `npm run bench` keeps it -->';
