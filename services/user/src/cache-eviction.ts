@@ -4,23 +4,25 @@ import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redi
 import type { UserStore } from './users.ts';
 
 /**
- * Evicts a written name from the shared Redis tier straight after the commit. data-service
- * replicas evict on the trigger's NOTIFY anyway; this second path covers the time when none of
- * them is listening (scaled to zero, restarting), which NOTIFY alone would leave to the TTL.
- * Best effort: a write never waits for Redis or fails because of it.
+ * Evicts a written name from the shared Redis tier straight after the commit, and the write
+ * answers only once Redis has done it: a read sent after the answer must not find the old value
+ * in Redis, and the replicas' NOTIFY arrives on its own schedule. NOTIFY still evicts too; it
+ * covers the eviction this path missed. Best effort: the wait is bounded by Redis' command
+ * timeout, and a write never fails because of Redis.
  */
 export function createCacheEvictor(redis: CacheRedis, keyPrefix: string, logger: Logger, metrics: EvictionMetrics) {
   const keys = userCacheKeys(keyPrefix);
   let failing = false;
 
   return {
-    evict(name: string): void {
+    /** Resolves when Redis has evicted the name or the attempt failed; never rejects. */
+    evict(name: string): Promise<void> {
       // Not sent while disconnected (commands fail at once then), but still an eviction that was missed.
       if (redis.status !== 'ready') {
         metrics.failed.inc();
-        return;
+        return Promise.resolve();
       }
-      evictUser(redis, keys, name).then(
+      const evicted = evictUser(redis, keys, name).then(
         () => {
           if (failing) logger.info('redis is back; evicting written users again');
           failing = false;
@@ -31,6 +33,9 @@ export function createCacheEvictor(redis: CacheRedis, keyPrefix: string, logger:
           failing = true;
         },
       );
+      // While evictions fail (a hung Redis times every one out), writes stop waiting for them:
+      // Redis is then no source of fresh reads for anyone, and NOTIFY evicts when it can.
+      return failing ? Promise.resolve() : evicted;
     },
     state(): 'up' | 'down' {
       return redis.status === 'ready' && !failing ? 'up' : 'down';
@@ -40,22 +45,22 @@ export function createCacheEvictor(redis: CacheRedis, keyPrefix: string, logger:
 
 export type CacheEvictor = ReturnType<typeof createCacheEvictor>;
 
-/** The store, with every successful write followed by an eviction of that name. */
+/** The store, with every successful write followed by an eviction of that name before it answers. */
 export function evictingWrites(store: UserStore, evictor: CacheEvictor): UserStore {
   return {
     async create(name, info) {
       const user = await store.create(name, info);
-      if (user) evictor.evict(user.name);
+      if (user) await evictor.evict(user.name);
       return user;
     },
     async updateInfo(name, info) {
       const user = await store.updateInfo(name, info);
-      if (user) evictor.evict(user.name);
+      if (user) await evictor.evict(user.name);
       return user;
     },
     async remove(name) {
       const removed = await store.remove(name);
-      if (removed) evictor.evict(name);
+      if (removed) await evictor.evict(name);
       return removed;
     },
   };
