@@ -51,6 +51,14 @@ export const commonEnv = z.object({
   /** A Redis command slower than this counts as a failure; the request goes on without Redis. */
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.max(10_000).default(200),
 
+  /** Unset: /metrics is answered on PORT (local runs). Set (the images: 9464): only there, apart from the API. */
+  METRICS_PORT: port.optional(),
+  /** A client must have sent all request headers by then, and the whole request by the next: slow clients cannot hold sockets. */
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.max(600_000).default(30_000),
+  /** Idle keep-alive sockets close after this; above the 60 s idle timeout of common load balancers, so they close first. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.max(600_000).default(65_000),
+
   SHUTDOWN_DELAY_MS: nonNegativeInt.max(60_000).default(0),
   SHUTDOWN_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
 });

@@ -1,10 +1,21 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { SCOPES, type Auth } from '../../shared/src/auth.ts';
 import { mountHealth, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
 import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import { ProblemError } from '../../shared/src/problem.ts';
-import { databaseUnavailableResponse, NameParam, problemResponse, User, UserInfo, UserName } from '../../shared/src/user-schema.ts';
+import {
+  bearerSecurity,
+  databaseUnavailableResponse,
+  NameParam,
+  problemResponse,
+  registerBearerScheme,
+  tokenResponses,
+  User,
+  UserInfo,
+  UserName,
+} from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
 import type { UserStore } from './users.ts';
 
@@ -16,7 +27,14 @@ export interface UserAppDeps {
   metrics: Metrics;
   lifecycle: Lifecycle;
   readiness: () => Promise<ReadinessReport>;
+  /** Verifies the bearer token of every write (AUTH=disabled lets everything through). */
+  auth: Auth;
+  /** false when METRICS_PORT serves /metrics apart from the API. */
+  metricsOnApiPort?: boolean;
 }
+
+const writeSecurity = bearerSecurity(SCOPES.write);
+const writeRefusals = tokenResponses(SCOPES.write);
 
 const RegisterBody = z
   .strictObject({ name: UserName, info: UserInfo.default('') })
@@ -32,10 +50,12 @@ const register = createRoute({
   method: 'post',
   path: '/register',
   summary: 'Register a user',
+  security: writeSecurity,
   request: { body: json(RegisterBody) },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: User } } },
     400: invalid,
+    ...writeRefusals,
     409: problemResponse('The name is taken; the existing user is unchanged'),
     413: problemResponse('Body larger than 64 KiB'),
     415: problemResponse('Body is not JSON'),
@@ -47,10 +67,12 @@ const update = createRoute({
   method: 'patch',
   path: '/user/{name}',
   summary: "Replace a user's info",
+  security: writeSecurity,
   request: { params: NameParam, body: json(UpdateBody) },
   responses: {
     200: { description: 'Updated', content: { 'application/json': { schema: User } } },
     400: invalid,
+    ...writeRefusals,
     404: problemResponse('No such user'),
     413: problemResponse('Body larger than 64 KiB'),
     415: problemResponse('Body is not JSON'),
@@ -62,20 +84,28 @@ const remove = createRoute({
   method: 'delete',
   path: '/user/{name}',
   summary: 'Delete a user',
+  security: writeSecurity,
   request: { params: NameParam },
   responses: {
     204: { description: 'Deleted' },
     400: invalid,
+    ...writeRefusals,
     404: problemResponse('No such user'),
     503: databaseUnavailableResponse,
   },
 });
 
-export function createUserApp({ users, logger, metrics, lifecycle, readiness }: UserAppDeps) {
-  const app = createServiceApp({ logger, metrics });
+export function createUserApp({ users, logger, metrics, lifecycle, readiness, auth, metricsOnApiPort }: UserAppDeps) {
+  const app = createServiceApp({ logger, metrics, metricsOnApiPort });
   mountHealth(app, lifecycle, readiness);
 
   app.get('/', (c) => c.json({ service: SERVICE, version }));
+
+  // Before the routes' own validation: a request without a valid token is refused unread.
+  const writer = auth.require(SCOPES.write);
+  app.on('POST', '/register', writer);
+  app.on(['PATCH', 'DELETE'], '/user/:name', writer);
+  registerBearerScheme(app);
 
   app.openapi(register, async (c) => {
     const { name, info } = c.req.valid('json');
