@@ -52,7 +52,7 @@ export const commonEnv = z.object({
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.max(10_000).default(200),
 
   /** Unset: /metrics is answered on PORT (local runs). Set (the images: 9464): only there, apart from the API. */
-  METRICS_PORT: port.optional(),
+  METRICS_PORT: listenPort.optional(),
   /** A client must have sent all request headers by then, and the whole request by the next: slow clients cannot hold sockets. */
   HTTP_HEADERS_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt.max(600_000).default(30_000),
