@@ -56,6 +56,8 @@ export async function createScratchBackends(label: string): Promise<ScratchBacke
       REDIS_PORT: String(redisAt.port),
       REDIS_PASSWORD: redisAt.password,
       REDIS_KEY_PREFIX: keyPrefix,
+      // A signing key for this run only; `npm run token` in the image signs with it too.
+      JWT_SECRET: randomBytes(32).toString('base64url'),
     },
     countKeys: async () => (await keys()).length,
     dispose: async () => {
