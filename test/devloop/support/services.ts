@@ -17,7 +17,7 @@ const entryPoints = {
   data: path.join(repoRoot, 'dist/services/data/src/main.js'),
 };
 
-export async function startServices(userPort: number, dataPort: number): Promise<RunningServices> {
+export async function startServices(userPort: number, dataPort: number, jwtSecret: string): Promise<RunningServices> {
   for (const entry of Object.values(entryPoints)) {
     if (!existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing: run \`npm run build\` first (npm test does)`);
   }
@@ -31,6 +31,7 @@ export async function startServices(userPort: number, dataPort: number): Promise
     REDIS_URL: 'redis://127.0.0.1:6379',
     REDIS_KEY_PREFIX: `${database}:`,
     LOG_LEVEL: 'warn',
+    JWT_SECRET: jwtSecret,
   };
   const children: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
