@@ -78,8 +78,9 @@ export async function startDataService(config: DataConfig, logger = createLogger
 
   warnIfAuthDisabled(config, logger);
   const readsNeedToken = config.AUTH === 'enabled' && config.AUTH_READS === 'token';
-  const auth = createAuth({ config, logger, realm: SERVICE });
-  const app = createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness, auth: readsNeedToken ? auth : undefined, metricsOnApiPort: config.METRICS_PORT === undefined });
+  // Only a service that checks reads verifies tokens (and fetches an identity provider's keys).
+  const auth = readsNeedToken ? createAuth({ config, logger, realm: SERVICE }) : undefined;
+  const app = createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness, auth, metricsOnApiPort: config.METRICS_PORT === undefined });
   const server = await startServer({
     fetch: app.fetch,
     metrics,
