@@ -1,6 +1,7 @@
 // Input and protocol hardening of both services, started for real: bodies that are not UTF-8,
 // wrong methods, slow clients, oversized headers, cache headers, the metrics port, and reads that
 // need a token when the setting says so (the data-service read lane included).
+import { Agent, get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../services/shared/src/logger.ts';
@@ -125,6 +126,28 @@ describe('slow and oversized clients', () => {
     } finally {
       for (const s of slow) s.socket.destroy();
       silent.destroy();
+      await service.stop();
+    }
+  });
+
+  it('an idle keep-alive connection outlives the header timeout: a load balancer may reuse it', async () => {
+    const service = await startUser(db.name, { HTTP_HEADERS_TIMEOUT_MS: 500, HTTP_KEEP_ALIVE_TIMEOUT_MS: 5_000, MIGRATE_ON_START: 'false' });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const request = () =>
+      new Promise<{ status: number; localPort: number }>((resolve, reject) => {
+        get({ port: service.port, host: '127.0.0.1', path: '/health', agent }, (res) => {
+          const localPort = res.socket.localPort!;
+          res.resume().on('end', () => resolve({ status: res.statusCode!, localPort }));
+        }).on('error', reject);
+      });
+    try {
+      const first = await request();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const second = await request();
+      expect([first.status, second.status]).toEqual([200, 200]);
+      expect(second.localPort).toBe(first.localPort); // the same connection
+    } finally {
+      agent.destroy();
       await service.stop();
     }
   });
