@@ -31,6 +31,11 @@ const devOnlyPackages = Object.entries(lock.packages).filter(([path, entry]) => 
 
 // This test's ports (one per container it starts).
 const ports = { user: 18201, data: 18202, dataAnyUid: 18203 };
+/** METRICS_PORT of the container listening on `port`: host networking, so each needs its own. */
+const metricsPortOf = (port: number) => port + 10;
+/** The token `npm run token` minted inside the image (signed with the scratch JWT_SECRET). */
+let token = '';
+
 // How the chart runs the containers: the service's own uid, and an arbitrary one (OpenShift-style).
 const serviceUser = '1000:1000';
 const arbitraryUser = '12345:0';
@@ -181,12 +186,6 @@ async function inspectImage(image: ImageUnderTest): Promise<void> {
     return `/app: ${appWrite}`;
   });
 }
-
-/** METRICS_PORT of the container listening on `port`: host networking, so each needs its own. */
-const metricsPortOf = (port: number) => port + 10;
-
-/** The token `npm run token` minted inside the image (signed with the scratch JWT_SECRET). */
-let token = '';
 
 async function runContainers(scratch: ScratchBackends): Promise<void> {
   const user = images.user.id!;
