@@ -11,6 +11,8 @@ export interface FlowTargets {
   name?: string;
   /** How long a write may take to become visible through data-service. */
   coherenceTimeoutMs?: number;
+  /** Bearer token sent with every request (writes need users:write; reads users:read when required). */
+  token?: string;
 }
 
 export interface FlowStep {
@@ -30,6 +32,7 @@ export async function runUserFlow(targets: FlowTargets): Promise<FlowStep[]> {
   const name = targets.name ?? `flow-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const path = `/user/${encodeURIComponent(name)}`;
   const timeoutMs = targets.coherenceTimeoutMs ?? 2_000;
+  const call = (base: string, path: string, method: string, body?: unknown) => request(base, path, method, body, targets.token);
   const steps: FlowStep[] = [];
 
   const step = async <T>(label: string, run: () => Promise<T>): Promise<T> => {
@@ -87,10 +90,11 @@ export async function runUserFlow(targets: FlowTargets): Promise<FlowStep[]> {
   return steps;
 }
 
-async function call(base: string, path: string, method: string, body?: unknown): Promise<Response> {
-  const init: RequestInit = { method, signal: AbortSignal.timeout(5_000) };
+async function request(base: string, path: string, method: string, body?: unknown, token?: string): Promise<Response> {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const init: RequestInit = { method, headers, signal: AbortSignal.timeout(5_000) };
   if (body !== undefined) {
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
   return fetch(new URL(path, base), init);

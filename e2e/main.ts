@@ -4,6 +4,7 @@
 // Exit codes: see exit-codes.ts (0 passed, 1 failed, 77 no reachable cluster).
 
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import { obtainToken } from './auth.ts';
 import { ensureReachable, loadKubeConfig, NoClusterError } from './cluster.ts';
 import { waitForRollout, type RolledOut } from './deployments.ts';
 import { EXIT_FAILED, EXIT_NO_CLUSTER, EXIT_PASSED } from './exit-codes.ts';
@@ -44,8 +45,10 @@ async function main(): Promise<number> {
     const dataForward = await forwardLocalPort(kubeConfig, { namespace, podName: data.podName, port: data.port, localPort: settings.dataLocalPort, onError: log });
     forwards.push(dataForward);
 
+    const { token, origin } = await obtainToken(kubeConfig, namespace, settings.release, process.env);
+    log(`token: ${origin}`);
     const started = performance.now();
-    const steps = await runUserFlow({ userUrl: userForward.url, dataUrl: dataForward.url, coherenceTimeoutMs: settings.coherenceTimeoutMs });
+    const steps = await runUserFlow({ userUrl: userForward.url, dataUrl: dataForward.url, coherenceTimeoutMs: settings.coherenceTimeoutMs, ...(token && { token }) });
     printSummary(settings, { user, data }, { user: userForward, data: dataForward }, steps, Math.round(performance.now() - started));
     return EXIT_PASSED;
   } finally {

@@ -3,7 +3,7 @@
 # user-service on :USER_PORT (5000), data-service on :DATA_PORT (5001), with their tables in a
 # database of their own (PGDATABASE, default users_local, created when missing). Ctrl-C stops both
 # gracefully; when either cannot start or stops by itself, the other is stopped too and the script
-# fails, naming the service.
+# fails, naming the service. It prints a token for writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,23 @@ node=node_modules/.bin/node
 
 # DATABASE_URL, when set, names a database the user manages.
 [ -n "${DATABASE_URL:-}" ] || "$node" scripts/ensure-database.ts "$PGDATABASE"
+
+# Writes need a token. A development signing key for this run, unless one is given; the token
+# below is signed with it (npm run token, the same program the image carries).
+export JWT_SECRET="${JWT_SECRET:-$("$node" -e "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64url'))")}"
+token=$("$node" dist/services/user/src/token-cli.js --scope "users:write users:read" --ttl 12h --sub developer)
+cat <<EOT
+
+  Development token (users:write users:read, valid 12 hours), for the README's curl lines:
+
+    export TOKEN=$token
+
+  The key is new each run. To keep one and mint more tokens yourself:
+    export JWT_SECRET=\$(openssl rand -base64 32)   # then make run, and in another shell:
+    npm run -s token -- --scope users:write --ttl 1h
+  Metrics: http://localhost:$user_port/metrics and http://localhost:$data_port/metrics (METRICS_PORT moves them).
+
+EOT
 
 SEED_DEMO_USERS="${SEED_DEMO_USERS:-true}" PORT="$user_port" "$node" dist/services/user/src/main.js &
 user_pid=$!

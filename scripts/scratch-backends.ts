@@ -68,7 +68,13 @@ export async function createScratchBackends(label: string, keyPrefixFor: (databa
     return withRedis((redis) => deleteKeysUnder(redis, prefix));
   };
 
-  const env = pgEnv(database, { REDIS_HOST: REDIS.host, REDIS_PORT: String(REDIS.port), REDIS_KEY_PREFIX: keyPrefix });
+  const env = pgEnv(database, {
+    REDIS_HOST: REDIS.host,
+    REDIS_PORT: String(REDIS.port),
+    REDIS_KEY_PREFIX: keyPrefix,
+    // A signing key for this run only; `npm run token` in the image signs with it too.
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+  });
   if (REDIS.password) env.REDIS_PASSWORD = REDIS.password;
   return {
     database,

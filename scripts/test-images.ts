@@ -31,6 +31,11 @@ const devOnlyPackages = Object.entries(lock.packages).filter(([path, entry]) => 
 
 // This test's ports (one per container it starts).
 const ports = { user: 18201, data: 18202, dataAnyUid: 18203 };
+/** METRICS_PORT of the container listening on `port`: host networking, so each needs its own. */
+const metricsPortOf = (port: number) => port + 10;
+/** The token `npm run token` minted inside the image (signed with the scratch JWT_SECRET). */
+let token = '';
+
 // How the chart runs the containers: the service's own uid, and an arbitrary one (OpenShift-style).
 const serviceUser = '1000:1000';
 const arbitraryUser = '12345:0';
@@ -216,8 +221,24 @@ async function runContainers(scratch: ScratchBackends): Promise<void> {
 
   const userUrl = `http://127.0.0.1:${ports.user}`;
   const dataUrl = `http://127.0.0.1:${ports.data}`;
+  await report.check('both: /metrics on METRICS_PORT only, not on the API port', async () => {
+    for (const port of [ports.user, ports.data]) {
+      const scraped = await fetch(`http://127.0.0.1:${metricsPortOf(port)}/metrics`, { signal: AbortSignal.timeout(5_000) });
+      if (scraped.status !== 200 || !(await scraped.text()).includes('http_request_duration_seconds')) throw new Error(`metrics port of ${port}: ${scraped.status}`);
+      const api = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
+      await api.body?.cancel();
+      if (api.status !== 404) throw new Error(`API port ${port} answered /metrics with ${api.status}`);
+    }
+  });
+  await report.check('user-service: `npm run token` in the image mints a token; a write without one is refused', async () => {
+    const result = await runOnce(user, serviceUser, scratch, ['npm', 'run', '-s', 'token', '--', '--scope', 'users:write users:read', '--ttl', '10m']);
+    if (result.code !== 0) throw new Error(`exited ${result.code}:\n${tail(result.stderr, 10)}`);
+    token = result.stdout.trim();
+    if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) throw new Error(`stdout is not only a token: ${tail(result.stdout, 3)}`);
+    await expectStatus(`${userUrl}/register`, 401, { method: 'POST', body: JSON.stringify({ name: 'no-token', info: '' }) }, '');
+  });
   await report.check('register → get → update → get → delete → get across both containers', async () => {
-    const steps = await runUserFlow({ userUrl, dataUrl, coherenceTimeoutMs: 5_000 });
+    const steps = await runUserFlow({ userUrl, dataUrl, coherenceTimeoutMs: 5_000, token });
     return steps.map((s) => `${s.step} ${s.ms} ms`).join(', ');
   });
   await report.check('data-service cached in the scratch Redis prefix', async () => {
@@ -251,7 +272,7 @@ async function start(image: string, role: string, user: string, port: number, sc
   const name = `${runId}-${role}`;
   containers.push(name);
   await dockerOk(['run', '--detach', '--name', name, '--network', 'host', '--user', user, ...hardening,
-    ...envArgs({ ...scratch.env, PORT: String(port), LOG_LEVEL: 'warn', ...extraEnv }), image]);
+    ...envArgs({ ...scratch.env, PORT: String(port), METRICS_PORT: String(metricsPortOf(port)), LOG_LEVEL: 'warn', ...extraEnv }), image]);
   const deadline = Date.now() + 30_000;
   while (!(await isListening(port))) {
     const state = JSON.parse(await dockerOk(['inspect', '--format', '{{json .State}}', name])) as { Running: boolean; ExitCode: number };
@@ -295,8 +316,9 @@ async function runOnce(image: string, user: string, scratch: ScratchBackends, co
   return docker(['run', '--rm', '--network', 'host', '--user', user, ...hardening, ...envArgs(scratch.env), image, ...command], { timeoutMs: 60_000 });
 }
 
-async function expectStatus(url: string, status: number, init: RequestInit = {}): Promise<unknown> {
-  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5_000) });
+async function expectStatus(url: string, status: number, init: RequestInit = {}, bearer = token): Promise<unknown> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(bearer && { authorization: `Bearer ${bearer}` }) };
+  const res = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(5_000) });
   const text = await res.text();
   if (res.status !== status) throw new Error(`${init.method ?? 'GET'} ${url}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : undefined;

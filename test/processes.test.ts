@@ -8,7 +8,7 @@ import { createLogger } from '../services/shared/src/logger.ts';
 import { migrate } from '../services/user/src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
 import { freePort } from './support/ports.ts';
-import { testEnv, waitFor } from './support/services.ts';
+import { authHeader, TEST_JWT_SECRET, testEnv, waitFor } from './support/services.ts';
 
 const entry = { user: 'dist/services/user/src/main.js', data: 'dist/services/data/src/main.js' } as const;
 
@@ -57,6 +57,13 @@ describe('configuration', () => {
     ['user', { MIGRATE_ON_START: 'maybe' }, 'MIGRATE_ON_START'],
     ['data', { CACHE_TTL_SECONDS: '-5' }, 'CACHE_TTL_SECONDS'],
     ['data', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    ['user', { JWT_SECRET: 'hunter2-is-short' }, 'JWT_SECRET'],
+    ['user', { JWT_SECRET: '' }, 'JWT_SECRET or JWKS_URL'],
+    ['data', { JWT_SECRET: '', AUTH_READS: 'token' }, 'JWT_SECRET or JWKS_URL'],
+    ['user', { JWT_SECRET: '', JWKS_URL: 'http://idp.example.com/jwks' }, 'JWKS_URL'],
+    ['user', { JWKS_URL: 'https://idp.example.com/jwks' }, 'JWT_SECRET'],
+    ['user', { AUTH: 'off' }, 'AUTH'],
+    ['data', { METRICS_PORT: '99999' }, 'METRICS_PORT'],
   ] as const)('%s-service with %o exits 1 with one line naming %s', async (service, env, variable) => {
     const running = run(service, { ...testEnv(db.name), ...env });
     const { code } = await running.exit;
@@ -65,6 +72,63 @@ describe('configuration', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^invalid configuration: ${variable}: `));
     expect(running.stdout()).not.toContain('hunter2');
+  });
+});
+
+describe('AUTH=disabled', () => {
+  it.each(['user', 'data'] as const)('%s-service warns at start that authentication is off', async (service) => {
+    const running = await start(service, { AUTH: 'disabled', JWT_SECRET: '' });
+    running.child.kill('SIGTERM');
+    await running.exit;
+    const warning = running.stdout().split('\n').find((line) => line.includes('"level":"warn"') && line.includes('AUTH=disabled'));
+    expect(warning).toBeDefined();
+  });
+});
+
+describe('npm run token (token-cli)', () => {
+  const cli = 'dist/services/user/src/token-cli.js';
+  const mint = (args: string[], env: Record<string, string>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH, ...env } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('prints only a token that user-service accepts for writes', async () => {
+    const minted = await mint(['--scope', 'users:write', '--ttl', '5m'], { JWT_SECRET: TEST_JWT_SECRET });
+    expect(minted.code).toBe(0);
+    const token = minted.stdout.trim();
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    expect(payload.scope).toBe('users:write');
+    expect(payload.exp - payload.iat).toBe(300);
+    const running = await start('user');
+    try {
+      const res = await fetch(`${running.url}/user/nobody-here`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(404);
+      const readOnly = (await mint(['--scope', 'users:read'], { JWT_SECRET: TEST_JWT_SECRET })).stdout.trim();
+      expect((await fetch(`${running.url}/user/nobody-here`, { method: 'DELETE', headers: { authorization: `Bearer ${readOnly}` } })).status).toBe(403);
+    } finally {
+      running.child.kill('SIGTERM');
+      await running.exit;
+    }
+  });
+
+  it.each([
+    [[], {}, /JWT_SECRET is not set/],
+    [[], { JWT_SECRET: 'short' }, /at least 32 bytes/],
+    [['--ttl', 'forever'], { JWT_SECRET: TEST_JWT_SECRET }, /--ttl/],
+    [['--ttl', '90d'], { JWT_SECRET: TEST_JWT_SECRET }, /at most 30d/],
+    [['--bogus'], { JWT_SECRET: TEST_JWT_SECRET }, /usage/],
+  ] as const)('%o with %o exits 1 with a line saying why, and never prints the secret', async (args, env, message) => {
+    const result = await mint([...args], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain(TEST_JWT_SECRET);
   });
 });
 
@@ -96,6 +160,7 @@ describe('SIGTERM', () => {
     async (service) => {
       await db.sql`insert into users (name, info) values ('inflight', 'x') on conflict do nothing`;
       const running = await start(service, { SHUTDOWN_DELAY_MS: 400, SHUTDOWN_TIMEOUT_MS: 10_000, LOCAL_CACHE_TTL_MS: 0 });
+      const auth = await authHeader();
       // Hold a lock that every request of this test has to wait for, so they are in flight at SIGTERM.
       const locked = db.sql.reserve();
       const tx = await locked;
@@ -106,7 +171,7 @@ describe('SIGTERM', () => {
           service === 'user'
             ? fetch(`${running.url}/register`, {
                 method: 'POST',
-                headers: { 'content-type': 'application/json' },
+                headers: { 'content-type': 'application/json', ...auth },
                 body: JSON.stringify({ name: `sigterm-${i}`, info: '' }),
               })
             : fetch(`${running.url}/user/sigterm-miss-${i}`),

@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../services/shared/src/logger.ts';
 import { migrate } from '../services/user/src/migrate.ts';
 import { createTestDatabase, PG, type TestDatabase } from './support/postgres.ts';
+import { sign } from 'hono/jwt';
 import { patchJson, postJson, REDIS_PORT, startData, startUser, waitFor } from './support/services.ts';
 import { TcpProxy } from './support/tcp-proxy.ts';
 
 const PG_SECRET = 'pg-secret-4711';
 const URL_SECRET = 'url-secret-0815';
 const REDIS_SECRET = 'redis-secret-2342';
+const JWT_SECRET = 'jwt-secret-0042-jwt-secret-0042-jwt-secret';
 
 let db: TestDatabase;
 
@@ -51,6 +53,39 @@ describe('secrets never reach a log line', () => {
     } finally {
       await Promise.all([user.stop(), data.stop()]);
       await pgProxy.close();
+    }
+  });
+
+  it('no token and no signing secret, whatever the token and whatever the log level', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { scope: 'users:write users:read', iat: now, exp: now + 300 };
+    const valid = await sign(claims, JWT_SECRET, 'HS256');
+    const expired = await sign({ ...claims, exp: now - 3_600 }, JWT_SECRET, 'HS256');
+    const forged = await sign(claims, 'another-secret-of-at-least-32-bytes!', 'HS256');
+    const readOnly = await sign({ ...claims, scope: 'users:read' }, JWT_SECRET, 'HS256');
+    const garbage = 'garbage-token-with-no-dots-0123456789';
+    const tokens = [valid, expired, forged, readOnly, garbage];
+
+    const user = await startUser(db.name, { JWT_SECRET, LOG_LEVEL: 'debug', MIGRATE_ON_START: 'false' });
+    const data = await startData(db.name, { JWT_SECRET, AUTH_READS: 'token', LOG_LEVEL: 'debug' });
+    try {
+      await waitFor(async () => (await fetch(`${data.url}/health/ready`)).status === 200);
+      for (const token of tokens) {
+        const authorization = `Bearer ${token}`;
+        const json = { 'content-type': 'application/json', authorization };
+        await fetch(`${user.url}/register`, { method: 'POST', headers: json, body: JSON.stringify({ name: `t-${token.length}`, info: 'x' }) });
+        await fetch(`${user.url}/user/t-${token.length}`, { method: 'PATCH', headers: json, body: '{"info":"y"}' });
+        await fetch(`${user.url}/user/t-${token.length}`, { method: 'DELETE', headers: { authorization } });
+        await fetch(`${data.url}/user/Amit`, { headers: { authorization } });
+        await fetch(`${data.url}/users?limit=1`, { headers: { authorization } });
+      }
+      const lines = [...user.logs.raw, ...data.logs.raw];
+      expect(lines.filter((line) => line.includes('"msg":"request refused"')).length).toBeGreaterThanOrEqual(12);
+      for (const secret of [JWT_SECRET, ...tokens, ...tokens.map((token) => token.split('.').at(-1)!)]) {
+        expect(lines.filter((line) => line.includes(secret))).toEqual([]);
+      }
+    } finally {
+      await Promise.all([user.stop(), data.stop()]);
     }
   });
 });

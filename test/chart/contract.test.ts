@@ -12,6 +12,7 @@ import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runUserFlow } from '../../e2e/flow.ts';
+import { signToken } from '../../services/shared/src/token.ts';
 import { find, ofKind, render, repoRoot, type KubeObject, type RenderableChart, renderableChart } from './support/helm.ts';
 import { clusterState, containerEnv, resolvePort, type ClusterState, type Container } from './support/kubelet-env.ts';
 import {
@@ -123,8 +124,11 @@ describe(`contract: the rendered external profile runs the real services (${runt
       REDIS_KEY_PREFIX: keyPrefix,
       MIGRATE_ON_START: 'false',
     });
-    // The chart's own objects hold no password: it came from the operator's Secret.
-    expect(ofKind(objects, 'Secret')).toEqual([]);
+    // The chart's own objects hold no password: it came from the operator's Secret. The one Secret
+    // the chart makes is the token signing key, which reaches the pod by secretKeyRef.
+    expect(ofKind(objects, 'Secret').map((secret) => [secret.metadata.name, Object.keys(secret.data as object)])).toEqual([['users-auth', ['jwt-secret']]]);
+    expect(env.JWT_SECRET).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(env.METRICS_PORT).toBe('9464');
   });
 
   it('wait-for-postgresql keeps the pod in Init until PostgreSQL accepts connections (first install)', async () => {
@@ -170,9 +174,10 @@ describe(`contract: the rendered external profile runs the real services (${runt
   it('both services pass the startup, liveness and readiness probes the manifests declare', async () => {
     for (const service of ['user-service', 'data-service']) {
       const spec = podSpec(service).containers[0]!;
-      const containerPort = resolvePort(spec, spec.readinessProbe!.httpGet!.port);
-      const hostPort = await freePort(PORT_RANGE[0], PORT_RANGE[1], takenPorts);
-      running.set(service, startContainer(spec, containerEnv(spec, cluster), new Map([[containerPort, hostPort]])));
+      // Every declared port (http, metrics) gets its own host port: all "pods" share this host.
+      const portMap = new Map<number, number>();
+      for (const declared of spec.ports ?? []) portMap.set(declared.containerPort, await freePort(PORT_RANGE[0], PORT_RANGE[1], takenPorts));
+      running.set(service, startContainer(spec, containerEnv(spec, cluster), portMap));
     }
     for (const [service, container] of running) {
       const spec = container.spec;
@@ -184,7 +189,11 @@ describe(`contract: the rendered external profile runs the real services (${runt
   });
 
   it('register → get → update → get → delete → get across the two services', async () => {
-    const steps = await runUserFlow({ userUrl: baseUrl('user-service'), dataUrl: baseUrl('data-service') });
+    const secret = containerEnv(podSpec('user-service').containers[0]!, cluster).JWT_SECRET!;
+    const anonymous = await fetch(`${baseUrl('user-service')}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"anonymous"}' });
+    expect(anonymous.status).toBe(401);
+    const token = await signToken({ secret, scope: 'users:write', ttlSeconds: 300 });
+    const steps = await runUserFlow({ userUrl: baseUrl('user-service'), dataUrl: baseUrl('data-service'), token });
     expect(steps.map((step) => step.step)).toEqual(['register', 'get (miss, then hit)', 'update', 'get after update', 'delete', 'get after delete']);
   });
 
@@ -206,7 +215,8 @@ describe(`contract: the rendered external profile runs the real services (${runt
   it('every metric the Grafana dashboard queries is exported by the services', async () => {
     const exported = new Set<string>();
     for (const service of running.keys()) {
-      const text = await (await fetch(`${baseUrl(service)}/metrics`)).text();
+      expect((await fetch(`${baseUrl(service)}/metrics`)).status, 'the API port serves no metrics').toBe(404);
+      const text = await (await fetch(`${baseUrl(service, 'metrics')}/metrics`)).text();
       for (const line of text.split('\n')) if (line && !line.startsWith('#')) exported.add(line.split(/[{ ]/)[0]!);
     }
     const dashboard = JSON.parse(readFileSync(join(repoRoot, 'helm/dashboards/users-services.json'), 'utf8'));
@@ -236,7 +246,7 @@ describe(`contract: the rendered external profile runs the real services (${runt
   });
 });
 
-/** The local address of a service's http port (the one its Service targets). */
+/** The local address of a service's port (http: the one its Service targets for the API). */
 function baseUrl(service: string, port: number | string = 'http'): string {
   const container = running.get(service);
   if (!container) throw new Error(`${service} is not running`);

@@ -55,6 +55,7 @@ describe('what each profile renders', () => {
         'Deployment/users-data-service',
         'Deployment/users-user-service',
         'Pod/users-test-user-flow',
+        'Secret/users-auth',
         'Service/users-data-service',
         'Service/users-user-service',
         'ServiceAccount/users-data-service',
@@ -120,14 +121,15 @@ describe('what each profile renders', () => {
       ...profiles.external,
       set: { ...profiles.external.set, 'networkPolicy.enabled': true },
     });
-    expect(objects.filter((object) => ['StatefulSet', 'Secret'].includes(object.kind))).toEqual([]);
+    expect(ofKind(objects, 'StatefulSet')).toEqual([]);
+    expect(ofKind(objects, 'Secret').map((secret) => secret.metadata.name)).toEqual(['users-auth']);
     expect(ofKind(objects, 'NetworkPolicy').map((policy) => policy.metadata.name)).toEqual(['users-services']);
   });
 
-  it('optional extras: ServiceMonitor scrapes /metrics on the http port, Ingress routes one host per service, the dashboard is labelled for the Grafana sidecar', () => {
+  it('optional extras: ServiceMonitor scrapes /metrics on the metrics port, Ingress routes one host per service, the dashboard is labelled for the Grafana sidecar', () => {
     const objects = render(chart.dir, { release: 'users', ...profiles.everythingOn });
     const monitor = find(objects, 'ServiceMonitor', 'users').spec as any;
-    expect(monitor.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+    expect(monitor.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
     const service = find(objects, 'Service', 'users-data-service');
     for (const [key, value] of Object.entries(monitor.selector.matchLabels)) expect(service.metadata.labels?.[key]).toBe(value);
     const rules = (find(objects, 'Ingress', 'users').spec as any).rules;
@@ -151,6 +153,8 @@ describe('what each profile renders', () => {
     expect(container.env).toEqual([
       { name: 'USER_SERVICE_URL', value: 'http://users-user-service:80' },
       { name: 'DATA_SERVICE_URL', value: 'http://users-data-service:80' },
+      // It signs its own short-lived token with the release's key (see _test-script.tpl).
+      { name: 'JWT_SECRET', valueFrom: { secretKeyRef: { name: 'users-auth', key: 'jwt-secret' } } },
     ]);
     expect(container.command.at(-1)).toMatch(/'\/register'[\s\S]*\/user\//);
   });
@@ -167,7 +171,10 @@ describe('NOTES.txt', () => {
     const text = notes({ release: 'shop', namespace: 'staging' });
     expect(text).toContain('kubectl --namespace staging port-forward service/shop-user-service 5000:80');
     expect(text).toContain('kubectl --namespace staging port-forward service/shop-data-service 5001:80');
-    expect(text).toContain(`curl -i -X POST http://127.0.0.1:5000/register -H 'content-type: application/json' -d '{"name":"ada","info":"first programmer"}'`);
+    expect(text).toContain(
+      'TOKEN=$(kubectl --namespace staging exec deployment/shop-user-service -c user-service -- node dist/services/user/src/token-cli.js --scope users:write --ttl 1h)',
+    );
+    expect(text).toContain(`curl -i -X POST http://127.0.0.1:5000/register -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"name":"ada","info":"first programmer"}'`);
     expect(text).toContain('curl -i http://127.0.0.1:5001/user/ada');
     expect(text).toContain('helm test shop --namespace staging');
   });

@@ -63,10 +63,14 @@ describe('hardened by default', () => {
 });
 
 describe('ports and probes', () => {
-  it.each(['user-service', 'data-service'])('%s listens on 8080 (PORT), liveness /health, readiness /health/ready, startup /health', (service) => {
+  it.each(['user-service', 'data-service'])('%s listens on 8080 (PORT) and 9464 (METRICS_PORT), liveness /health, readiness /health/ready, startup /health', (service) => {
     const container = podSpec(deployment(service)).containers[0] as Container;
-    expect(container.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9464, protocol: 'TCP' },
+    ]);
     expect(container.env?.find((variable) => variable.name === 'PORT')).toEqual({ name: 'PORT', value: '8080' });
+    expect(container.env?.find((variable) => variable.name === 'METRICS_PORT')).toEqual({ name: 'METRICS_PORT', value: '9464' });
     const probes = { startup: container.startupProbe!, liveness: container.livenessProbe!, readiness: container.readinessProbe! };
     expect(probes.liveness.httpGet?.path).toBe('/health');
     expect(probes.readiness.httpGet?.path).toBe('/health/ready');
@@ -79,10 +83,13 @@ describe('ports and probes', () => {
     for (const probe of Object.values(probes)) expect(probe.timeoutSeconds).toBeLessThan(probe.periodSeconds!);
   });
 
-  it('the Services route port 80 to the named container port', () => {
+  it('the Services route port 80 to the named container port, and name the metrics port', () => {
     for (const service of ['user-service', 'data-service']) {
       const spec = find(objects, 'Service', `users-${service}`).spec as any;
-      expect(spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+      expect(spec.ports).toEqual([
+        { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+        { name: 'metrics', port: 9464, targetPort: 'metrics', protocol: 'TCP' },
+      ]);
       expect(spec.selector).toEqual((deployment(service).spec as any).selector.matchLabels);
     }
   });
@@ -149,7 +156,8 @@ describe('migrations: once per rollout, before user-service serves, also on a fi
     expect(migrate!.command).toEqual(['node', 'dist/services/user/src/migrate-cli.js']);
     for (const init of [wait!, migrate!]) expect(init.image).toBe(main.image);
     expect(migrate!.envFrom).toEqual(main.envFrom);
-    expect(migrate!.env).toEqual(main.env?.filter((variable) => variable.name !== 'PORT'));
+    // The database and cache passwords, not the listening ports nor the token key (migrations verify no token).
+    expect(migrate!.env).toEqual(main.env?.filter((variable) => !['PORT', 'METRICS_PORT', 'JWT_SECRET'].includes(variable.name)));
     expect((find(objects, 'ConfigMap', 'users-user-service').data as Record<string, string>).MIGRATE_ON_START).toBe('false');
   });
 

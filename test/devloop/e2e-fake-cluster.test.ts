@@ -3,6 +3,7 @@
 // k8s-dev/values-dev.yaml, their statuses move as a controller's would, and port-forwards reach
 // the real user-service and data-service on PostgreSQL and Redis.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { V1Deployment, V1DeploymentStatus, V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,8 @@ import { kubeconfigFor } from './support/kubeconfig.ts';
 
 const run = promisify(execFile);
 const namespace = 'default';
+// The release's signing key, as the chart's Secret <release>-auth holds it; e2e reads it through the API.
+const jwtSecret = randomBytes(32).toString('base64url');
 
 const chartDeployments = renderChart({ release: 'users', valuesFiles: ['k8s-dev/values-dev.yaml'] }).filter(
   (object) => object.kind === 'Deployment',
@@ -84,7 +87,7 @@ describe('npm run e2e against a (fake) cluster', () => {
   let deadPort: number;
 
   beforeAll(async () => {
-    services = await startServices(await freePort(18310, 18319), await freePort(18320, 18329));
+    services = await startServices(await freePort(18310, 18319), await freePort(18320, 18329), jwtSecret);
     // A port nothing listens on: the backend of pods e2e must never talk to.
     deadPort = await freePort(18350, 18359);
   }, 60_000);
@@ -96,8 +99,8 @@ describe('npm run e2e against a (fake) cluster', () => {
     api = undefined;
   });
 
-  const start = async (deployments: FakeDeployment[], pods: FakePod[]): Promise<FakeKubeApi> => {
-    api = await startFakeKubeApi(await freePort(18300, 18309), namespace, deployments, pods);
+  const start = async (deployments: FakeDeployment[], pods: FakePod[], secrets: Record<string, Record<string, string>> = { 'users-auth': { 'jwt-secret': jwtSecret } }): Promise<FakeKubeApi> => {
+    api = await startFakeKubeApi(await freePort(18300, 18309), namespace, deployments, pods, secrets);
     return api;
   };
 
@@ -135,8 +138,10 @@ describe('npm run e2e against a (fake) cluster', () => {
       'e2e: deployment "users-user-service": 1 old replicas pending termination',
       'e2e: deployment "users-user-service" successfully rolled out',
       'e2e: deployment "users-data-service" successfully rolled out',
+      'e2e: token: signed with the key in Secret "users-auth"',
     ]);
     expect(result.code).toBe(0);
+    expect(fake.requests).toContain('GET /api/v1/namespaces/default/secrets/users-auth');
     expect(result.stdout[0]).toBe('e2e: passed');
     expect(result.stdout[1]).toMatch(/^ {2}users-user-service: pod users-user-service-6c8b4-ccccc:8080 via http:\/\/127\.0\.0\.1:183[34]\d$/);
     expect(result.stdout[2]).toMatch(/^ {2}users-data-service: pod users-data-service-7f6d2-bbbbb:8080 via http:\/\/127\.0\.0\.1:183[34]\d$/);
@@ -162,6 +167,27 @@ describe('npm run e2e against a (fake) cluster', () => {
       'GET /api/v1/namespaces/default/pods?labelSelector=' +
         encodeURIComponent('app.kubernetes.io/name=user-service,app.kubernetes.io/instance=users').replace(/%20/g, '+'),
     );
+  });
+
+  it('takes E2E_TOKEN instead of the Secret, and a write refused for its token fails the run', async () => {
+    const user = chartDeployment('users-user-service');
+    const data = chartDeployment('users-data-service');
+    const fake = await start(
+      [
+        { deployment: user, statuses: [rolledOut(1)] },
+        { deployment: data, statuses: [rolledOut(1)] },
+      ],
+      [
+        { pod: podOf(user, '6c8b4-ccccc', true), backendPort: services.userPort },
+        { pod: podOf(data, '7f6d2-bbbbb', true), backendPort: services.dataPort },
+      ],
+      {},
+    );
+    const result = await npmRunE2e(fake, { E2E_TOKEN: 'not.a-valid.token' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('e2e: token: E2E_TOKEN');
+    expect(result.stderr.at(-1)).toBe('e2e: FAILED: POST /register: expected 201, got 401');
+    expect(fake.requests.filter((request) => request.includes('/secrets/'))).toEqual([]);
   });
 
   it('fails with exit 1 as soon as a Deployment exceeds its progress deadline', async () => {

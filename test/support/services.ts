@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { parseEnv } from '../../services/shared/src/config.ts';
 import { createLogger } from '../../services/shared/src/logger.ts';
@@ -5,9 +6,21 @@ import { dataEnv } from '../../services/data/src/config.ts';
 import { startDataService } from '../../services/data/src/service.ts';
 import { userEnv } from '../../services/user/src/config.ts';
 import { startUserService } from '../../services/user/src/service.ts';
+import { signToken } from '../../services/shared/src/token.ts';
 import { PG } from './postgres.ts';
 
 export const REDIS_PORT = Number(process.env.REDIS_PORT || 6379);
+
+/** The HS256 key every test service verifies with, unless a test sets its own. Made per run: nothing to leak. */
+export const TEST_JWT_SECRET = randomBytes(32).toString('base64url');
+
+/** A valid token with these scopes for the test services. */
+export const testToken = (scope = 'users:write users:read', ttlSeconds = 600, secret = TEST_JWT_SECRET) =>
+  signToken({ secret, scope, ttlSeconds, subject: 'test' });
+
+let writeToken: Promise<string> | undefined;
+/** `authorization` for writes to the test services. */
+export const authHeader = async (): Promise<{ authorization: string }> => ({ authorization: `Bearer ${await (writeToken ??= testToken())}` });
 
 /** The environment a test service gets: its own database, its own Redis key prefix, any free port. */
 export function testEnv(database: string, overrides: Record<string, string | number> = {}): Record<string, string> {
@@ -21,6 +34,7 @@ export function testEnv(database: string, overrides: Record<string, string | num
     REDIS_HOST: '127.0.0.1',
     REDIS_PORT,
     REDIS_KEY_PREFIX: `test:${database}:`,
+    JWT_SECRET: TEST_JWT_SECRET,
     ...overrides,
   };
   if (PG.password) env.PGPASSWORD = PG.password;
@@ -55,12 +69,17 @@ export async function startData(database: string, overrides: Record<string, stri
   return { ...service, url: `http://127.0.0.1:${service.port}`, logs };
 }
 
-export function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...init });
+/** POST with a valid write token (pass `headers` to replace them, e.g. to test refusals). */
+export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await authHeader()) }, body: JSON.stringify(body), ...init });
 }
 
-export function patchJson(url: string, body: unknown): Promise<Response> {
-  return fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export async function patchJson(url: string, body: unknown): Promise<Response> {
+  return fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json', ...(await authHeader()) }, body: JSON.stringify(body) });
+}
+
+export async function deleteUser(url: string): Promise<Response> {
+  return fetch(url, { method: 'DELETE', headers: await authHeader() });
 }
 
 /**

@@ -1,11 +1,22 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { SCOPES, type Auth } from '../../shared/src/auth.ts';
 import { mountHealth, mountServiceInfo, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
 import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import type { Tracing } from '../../shared/src/tracing.ts';
 import { serveApiDescription } from '../../shared/src/openapi.ts';
-import { databaseUnavailableResponse, NameParam, NoQuery, problemResponse, User, UserName } from '../../shared/src/user-schema.ts';
+import {
+  bearerSecurity,
+  databaseUnavailableResponse,
+  NameParam,
+  NoQuery,
+  problemResponse,
+  registerBearerScheme,
+  tokenResponses,
+  User,
+  UserName,
+} from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
 import { userAnswer } from './read-lane.ts';
 import type { UserLookup } from './user-lookup.ts';
@@ -21,6 +32,10 @@ export interface DataAppDeps {
   lifecycle: Lifecycle;
   readiness: () => Promise<ReadinessReport>;
   tracing?: Tracing | undefined;
+  /** Set when reads need a token with users:read (AUTH_READS=token); reads are public otherwise. */
+  auth?: Auth | undefined;
+  /** false when METRICS_PORT serves /metrics apart from the API. */
+  metricsOnApiPort?: boolean;
 }
 
 const CachedUser = User.extend({
@@ -73,21 +88,34 @@ const listUsers = createRoute({
   },
 });
 
-export function createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness, tracing }: DataAppDeps) {
-  const app = createServiceApp({ logger, metrics, tracing });
+export function createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness, tracing, auth, metricsOnApiPort }: DataAppDeps) {
+  const app = createServiceApp({ logger, metrics, tracing, metricsOnApiPort });
   mountHealth(app, lifecycle, readiness);
 
   mountServiceInfo(app, SERVICE);
 
-  // Plain names are answered by the read lane before this app (read-lane.ts), with the same answer.
-  app.openapi(getUser, async (c) => {
+  // Reads declare and check the token only when the setting asks for one.
+  const protect = <R extends typeof getUser | typeof listUsers>(route: R): R => {
+    if (!auth) return route;
+    return { ...route, security: bearerSecurity(SCOPES.read), responses: { ...route.responses, ...tokenResponses(SCOPES.read) } };
+  };
+  if (auth) {
+    const reader = auth.require(SCOPES.read);
+    app.on('GET', '/user/:name', reader);
+    app.on('GET', '/users', reader);
+    registerBearerScheme(app);
+  }
+
+  // Plain names are answered by the read lane before this app (read-lane.ts), with the same answer,
+  // while reads are public.
+  app.openapi(protect(getUser), async (c) => {
     const { name } = c.req.valid('param');
     const { status, headers, body } = userAnswer(name, await lookup.get(name), c.req.path, c.get('requestId'));
     // The body is already the documented JSON; typed helpers would serialize it a second time.
     return c.body(body, status as 200 | 404, headers) as never;
   });
 
-  app.openapi(listUsers, async (c) => {
+  app.openapi(protect(listUsers), async (c) => {
     const { limit, after } = c.req.valid('query');
     return c.json(await queries.page(limit, after), 200);
   });

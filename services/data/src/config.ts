@@ -1,3 +1,4 @@
+import { authEnv, authRefinement } from '../../shared/src/auth-config.ts';
 import { commonEnv, env } from '../../shared/src/config.ts';
 
 export const dataEnv = commonEnv.extend({
@@ -10,6 +11,9 @@ export const dataEnv = commonEnv.extend({
   LOCAL_CACHE_TTL_MS: env.nonNegativeInt.default(5_000),
   LOCAL_CACHE_MAX_ENTRIES: env.positiveInt.default(10_000),
   LOCAL_CACHE_MAX_BYTES: env.positiveInt.default(32 * 1024 * 1024),
-});
+  ...authEnv,
+})
+  // Reads are public unless AUTH_READS=token; only then does data-service verify tokens.
+  .superRefine(authRefinement((config) => config.AUTH_READS === 'token'));
 
 export type DataConfig = typeof dataEnv._output;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { problemForError, requestIdFrom, requestRecorder } from '../../shared/src/http.ts';
+import { NO_STORE_HEADERS, problemForError, requestIdFrom, requestRecorder } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody, type Problem } from '../../shared/src/problem.ts';
@@ -17,13 +17,13 @@ export interface Answer {
 export function userAnswer(name: string, { user, cached }: LookupResult, path: string, requestId: string): Answer {
   const xCache = cached ? 'HIT' : 'MISS';
   if (!user) return problemAnswer({ status: 404, detail: `no user named "${name}"`, headers: { 'x-cache': xCache } }, path, requestId);
-  return { status: 200, headers: { 'content-type': 'application/json', 'x-cache': xCache }, body: JSON.stringify({ ...user, cached }) };
+  return { status: 200, headers: { 'content-type': 'application/json', 'x-content-type-options': 'nosniff', 'x-cache': xCache }, body: JSON.stringify({ ...user, cached }) };
 }
 
 function problemAnswer(problem: Problem, path: string, requestId: string): Answer {
   return {
     status: problem.status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...problem.headers },
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...NO_STORE_HEADERS, ...problem.headers },
     body: problemBody(problem, path, requestId),
   };
 }

@@ -1,3 +1,4 @@
+import { createAuth, warnIfAuthDisabled } from '../../shared/src/auth.ts';
 import { createSql } from '../../shared/src/db.ts';
 import { createRedis } from '../../shared/src/redis.ts';
 import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
@@ -81,11 +82,18 @@ export async function startDataService(config: DataConfig, logger = createLogger
     return row?.present ?? false;
   }
 
-  const app = createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness, tracing });
+  warnIfAuthDisabled(config, logger);
+  const readsNeedToken = config.AUTH === 'enabled' && config.AUTH_READS === 'token';
+  // Only a service that checks reads verifies tokens (and fetches an identity provider's keys).
+  const auth = readsNeedToken ? createAuth({ config, logger, realm: SERVICE }) : undefined;
+  const app = createDataApp({ lookup, queries, logger, metrics, lifecycle, readiness, tracing, auth, metricsOnApiPort: config.METRICS_PORT === undefined });
   const server = await startServer({
     fetch: app.fetch,
-    fastPath: createReadLane({ lookup, logger, metrics, tracing }),
+    metrics,
     tracing,
+    // The lane answers public reads only: with AUTH_READS=token every read goes through the app's
+    // authentication, so one code path decides who may read.
+    ...(!readsNeedToken && { fastPath: createReadLane({ lookup, logger, metrics, tracing }) }),
     config,
     logger,
     lifecycle,

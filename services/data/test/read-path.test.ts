@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';
-import { patchJson, postJson, startData, startUser, waitFor } from '../../../test/support/services.ts';
+import { deleteUser, patchJson, postJson, startData, startUser, waitFor } from '../../../test/support/services.ts';
 
 let db: TestDatabase;
 let user: Awaited<ReturnType<typeof startUser>>;
@@ -96,7 +96,7 @@ describe('GET /user/:name', () => {
   it('after an acknowledged DELETE no replica serves the user', async () => {
     await postJson(`${user.url}/register`, { name: 'Rahul', info: 'x' });
     for (const replica of replicas) await warm(replica.url, 'Rahul');
-    expect((await fetch(`${user.url}/user/Rahul`, { method: 'DELETE' })).status).toBe(204);
+    expect((await deleteUser(`${user.url}/user/Rahul`)).status).toBe(204);
     for (const replica of replicas) {
       await waitFor(async () => (await get(replica.url, 'Rahul')).status === 404, 1_000, 2);
     }

@@ -60,6 +60,13 @@ export const commonEnv = z.object({
   /** As the specification says: only "true" (any case) disables; other values leave tracing as configured. */
   OTEL_SDK_DISABLED: z.string().optional().transform((value) => value?.trim().toLowerCase() === 'true'),
   OTEL_TRACES_EXPORTER: z.string().trim().toLowerCase().optional(),
+  /** Unset: /metrics is answered on PORT (local runs). Set (the images: 9464): only there, apart from the API. */
+  METRICS_PORT: listenPort.optional(),
+  /** A client must have sent all request headers by then, and the whole request by the next: slow clients cannot hold sockets. */
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.max(600_000).default(30_000),
+  /** Idle keep-alive sockets close after this; above the 60 s idle timeout of common load balancers, so they close first. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.max(600_000).default(65_000),
 
   SHUTDOWN_DELAY_MS: nonNegativeInt.max(60_000).default(0),
   SHUTDOWN_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),

@@ -1,5 +1,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -25,13 +26,18 @@ export interface ServiceAppOptions {
   logger: Logger;
   metrics: Metrics;
   tracing?: Tracing | undefined;
+  /** false when METRICS_PORT serves /metrics apart from the API (server.ts). */
+  metricsOnApiPort?: boolean;
 }
+
+/** Answers no intermediary may cache or reinterpret: writes and errors. */
+export const NO_STORE_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const;
 
 /**
  * The Hono app both services start from: request ids, access logs, request metrics, body limits,
  * and one error path that turns everything into problem+json without leaking internals.
  */
-export function createServiceApp({ logger, metrics, tracing }: ServiceAppOptions): OpenAPIHono<AppEnv> {
+export function createServiceApp({ logger, metrics, tracing, metricsOnApiPort = true }: ServiceAppOptions): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => (result.success ? undefined : problem(c, validationProblem(result))),
   });
@@ -44,6 +50,11 @@ export function createServiceApp({ logger, metrics, tracing }: ServiceAppOptions
     await next();
     const seconds = (performance.now() - started) / 1000;
     record({ requestId: id, method: c.req.method, path: c.req.path, route: routeLabel(c), status: c.res.status, seconds });
+  });
+  app.use(async (c, next) => {
+    await next();
+    c.header('x-content-type-options', 'nosniff');
+    if (c.res.status >= 400 || !isRead(c.req.method)) c.header('cache-control', 'no-store');
   });
   const tooLarge = (c: Context) => problem(c, { status: 413, detail: `request body is larger than ${MAX_BODY_BYTES} bytes` });
   const countBody = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
@@ -61,15 +72,61 @@ export function createServiceApp({ logger, metrics, tracing }: ServiceAppOptions
     }
     return countBody(c, next);
   });
-
-  app.get('/metrics', async (c) => {
-    return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+  app.use(async (c, next) => {
+    // JSON is UTF-8 (RFC 8259). The web Request would decode invalid bytes to U+FFFD, and the
+    // stored name or info would differ from what was sent without anyone noticing.
+    if (isRead(c.req.method) || !/^application\/([\w.+-]+\+)?json\b/i.test(c.req.header('content-type') ?? '')) return next();
+    if (!isUtf8(await c.req.arrayBuffer())) {
+      return problem(c, { status: 400, title: 'Invalid request', detail: 'the request body is not valid UTF-8', errors: [{ in: 'body', message: 'is not valid UTF-8' }] });
+    }
+    return next();
   });
 
-  app.notFound((c) => problem(c, { status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }));
+  if (metricsOnApiPort) {
+    app.get('/metrics', async (c) => {
+      return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+    });
+  }
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0) {
+      return problem(c, { status: 405, detail: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(', ')}`, headers: { allow: allowed.join(', ') } });
+    }
+    return problem(c, { status: 404, detail: `no route for ${c.req.method} ${c.req.path}` });
+  });
   // A request's own logger only when something goes wrong: a child per request cost every request.
   app.onError((error, c) => problem(c, problemForError(error, logger.child({ requestId: c.get('requestId') }))));
   return app;
+}
+
+const isRead = (method: string) => method === 'GET' || method === 'HEAD';
+
+/** Methods of the app's routes that match this path (405 with Allow, instead of 404, when some do). */
+function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === 'ALL' || !routePattern(route.path).test(path)) continue;
+    methods.add(route.method);
+    if (route.method === 'GET') methods.add('HEAD');
+  }
+  return [...methods].sort();
+}
+
+const patterns = new Map<string, RegExp>();
+
+/** Hono's `/user/:name` as a regular expression (the services use plain segments and parameters only). */
+function routePattern(path: string): RegExp {
+  let pattern = patterns.get(path);
+  if (!pattern) {
+    const source = path
+      .split('/')
+      .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
+    pattern = new RegExp(`^${source}/?$`);
+    patterns.set(path, pattern);
+  }
+  return pattern;
 }
 
 const REQUEST_ID_MAX = 255;

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { ref } from './openapi.ts';
 
 // Both services validate names the same way: data-service must not query what user-service
@@ -95,4 +95,25 @@ export function toUser(row: UserRow): User {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/** The OpenAPI security scheme of the services: a JWT in `Authorization: Bearer …`. */
+export const BEARER_SCHEME = 'bearerAuth';
+
+/** An operation's `security`: a bearer token carrying `scope` (OpenAPI 3.1 lists required roles for http schemes). */
+export const bearerSecurity = (scope: string) => [{ [BEARER_SCHEME]: [scope] }];
+
+/** The answers of an operation that needs a token (see auth.ts). */
+export const tokenResponses = (scope: string) => ({
+  401: problemResponse('No token, or an invalid or expired one; see WWW-Authenticate'),
+  403: problemResponse(`The token lacks the ${scope} scope`),
+});
+
+export function registerBearerScheme(app: OpenAPIHono<any, any, any>): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'A JWT signed with the service key (HS256) or by the identity provider (RS256/ES256); its `scope` claim lists what it may do.',
+  });
 }

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { SCOPES, type Auth } from '../../shared/src/auth.ts';
 import { mountHealth, mountServiceInfo, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
 import { createServiceApp } from '../../shared/src/http.ts';
 import type { Logger } from '../../shared/src/logger.ts';
@@ -6,7 +7,18 @@ import type { Metrics } from '../../shared/src/metrics.ts';
 import type { Tracing } from '../../shared/src/tracing.ts';
 import { ProblemError } from '../../shared/src/problem.ts';
 import { serveApiDescription } from '../../shared/src/openapi.ts';
-import { databaseUnavailableResponse, NameParam, NoQuery, problemResponse, User, UserInfo, UserName } from '../../shared/src/user-schema.ts';
+import {
+  bearerSecurity,
+  databaseUnavailableResponse,
+  NameParam,
+  NoQuery,
+  problemResponse,
+  registerBearerScheme,
+  tokenResponses,
+  User,
+  UserInfo,
+  UserName,
+} from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
 import type { UserStore } from './users.ts';
 
@@ -19,7 +31,14 @@ export interface UserAppDeps {
   lifecycle: Lifecycle;
   readiness: () => Promise<ReadinessReport>;
   tracing?: Tracing | undefined;
+  /** Verifies the bearer token of every write (AUTH=disabled lets everything through). */
+  auth: Auth;
+  /** false when METRICS_PORT serves /metrics apart from the API. */
+  metricsOnApiPort?: boolean;
 }
+
+const writeSecurity = bearerSecurity(SCOPES.write);
+const writeRefusals = tokenResponses(SCOPES.write);
 
 const RegisterBody = z
   .strictObject({ name: UserName, info: UserInfo.default('') })
@@ -39,6 +58,7 @@ const register = createRoute({
   operationId: 'registerUser',
   tags: ['users'],
   summary: 'Register a user',
+  security: writeSecurity,
   request: { query: NoQuery, body: json(RegisterBody) },
   responses: {
     201: {
@@ -47,6 +67,7 @@ const register = createRoute({
       content: { 'application/json': { schema: User } },
     },
     400: invalid,
+    ...writeRefusals,
     409: problemResponse('The name is taken; the existing user is unchanged'),
     415: notJson,
     503: databaseUnavailableResponse,
@@ -59,10 +80,12 @@ const update = createRoute({
   operationId: 'updateUser',
   tags: ['users'],
   summary: "Replace a user's info",
+  security: writeSecurity,
   request: { params: NameParam, query: NoQuery, body: json(UpdateBody) },
   responses: {
     200: { description: 'Updated', content: { 'application/json': { schema: User } } },
     400: invalid,
+    ...writeRefusals,
     404: noSuchUser,
     415: notJson,
     503: databaseUnavailableResponse,
@@ -75,20 +98,28 @@ const remove = createRoute({
   operationId: 'deleteUser',
   tags: ['users'],
   summary: 'Delete a user',
+  security: writeSecurity,
   request: { params: NameParam, query: NoQuery },
   responses: {
     204: { description: 'Deleted' },
     400: invalid,
+    ...writeRefusals,
     404: noSuchUser,
     503: databaseUnavailableResponse,
   },
 });
 
-export function createUserApp({ users, logger, metrics, lifecycle, readiness, tracing }: UserAppDeps) {
-  const app = createServiceApp({ logger, metrics, tracing });
+export function createUserApp({ users, logger, metrics, lifecycle, readiness, tracing, auth, metricsOnApiPort }: UserAppDeps) {
+  const app = createServiceApp({ logger, metrics, tracing, metricsOnApiPort });
   mountHealth(app, lifecycle, readiness);
 
   mountServiceInfo(app, SERVICE);
+
+  // Before the routes' own validation: a request without a valid token is refused unread.
+  const writer = auth.require(SCOPES.write);
+  app.on('POST', '/register', writer);
+  app.on(['PATCH', 'DELETE'], '/user/:name', writer);
+  registerBearerScheme(app);
 
   app.openapi(register, async (c) => {
     const { name, info } = c.req.valid('json');

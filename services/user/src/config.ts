@@ -1,9 +1,14 @@
+import { authEnv, authRefinement } from '../../shared/src/auth-config.ts';
 import { commonEnv, env } from '../../shared/src/config.ts';
 
-export const userEnv = commonEnv.extend({
-  PORT: env.listenPort.default(5000),
-  MIGRATE_ON_START: env.flag.default(true),
-  SEED_DEMO_USERS: env.flag.default(false),
-});
+export const userEnv = commonEnv
+  .extend({
+    PORT: env.listenPort.default(5000),
+    MIGRATE_ON_START: env.flag.default(true),
+    SEED_DEMO_USERS: env.flag.default(false),
+    ...authEnv,
+  })
+  // Every write is authenticated: a key is needed unless AUTH=disabled.
+  .superRefine(authRefinement(() => true));
 
 export type UserConfig = typeof userEnv._output;

@@ -1,3 +1,4 @@
+import { createAuth, warnIfAuthDisabled } from '../../shared/src/auth.ts';
 import { createSql } from '../../shared/src/db.ts';
 import { createRedis } from '../../shared/src/redis.ts';
 import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
@@ -38,10 +39,21 @@ export async function startUserService(config: UserConfig, logger = createLogger
     return { ready, checks: { ...checks, redis: evictor.state() } };
   };
 
-  const users = evictingWrites(createUserStore(sql, metrics, config.PG_QUERY_TIMEOUT_MS, tracing), evictor);
-  const app = createUserApp({ users, logger, metrics, lifecycle, readiness, tracing });
+  warnIfAuthDisabled(config, logger);
+  const auth = createAuth({ config, logger, realm: SERVICE });
+  const app = createUserApp({
+    users: evictingWrites(createUserStore(sql, metrics, config.PG_QUERY_TIMEOUT_MS, tracing), evictor),
+    logger,
+    metrics,
+    lifecycle,
+    readiness,
+    tracing,
+    auth,
+    metricsOnApiPort: config.METRICS_PORT === undefined,
+  });
   const server = await startServer({
     fetch: app.fetch,
+    metrics,
     tracing,
     config,
     logger,

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userCacheKeys } from '../../shared/src/redis.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';
-import { patchJson, postJson, REDIS_PORT, startUser, waitFor } from '../../../test/support/services.ts';
+import { deleteUser, patchJson, postJson, REDIS_PORT, startUser, waitFor } from '../../../test/support/services.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
 
 let db: TestDatabase;
@@ -34,7 +34,7 @@ describe('eviction from the shared cache on write', () => {
       expect(Number(await redis.get(keys.generation('Amit')))).toBeGreaterThan(generationBefore);
 
       await redis.set(keys.value('Amit'), 'stale');
-      expect((await fetch(`${service.url}/user/Amit`, { method: 'DELETE' })).status).toBe(204);
+      expect((await deleteUser(`${service.url}/user/Amit`)).status).toBe(204);
       expect(await redis.exists(keys.value('Amit'))).toBe(0);
     } finally {
       await service.stop();

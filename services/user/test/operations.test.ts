@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuth } from '../../shared/src/auth.ts';
 import { createLogger } from '../../shared/src/logger.ts';
 import { createMetrics } from '../../shared/src/metrics.ts';
 import { createUserApp } from '../src/app.ts';
 import type { UserStore } from '../src/users.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';
-import { LogCapture, postJson, startUser } from '../../../test/support/services.ts';
+import { authHeader, deleteUser, LogCapture, postJson, startUser, TEST_JWT_SECRET } from '../../../test/support/services.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
 import { PG } from '../../../test/support/postgres.ts';
 
@@ -38,7 +39,7 @@ describe('status, health, metrics and API description', () => {
 
   it('exposes request durations by route template and status in Prometheus format', async () => {
     await postJson(`${service.url}/register`, { name: 'metric-user', info: '' });
-    await fetch(`${service.url}/user/${encodeURIComponent('no such one')}`, { method: 'DELETE' });
+    await deleteUser(`${service.url}/user/${encodeURIComponent('no such one')}`);
     const res = await fetch(`${service.url}/metrics`);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
@@ -63,7 +64,7 @@ describe('status, health, metrics and API description', () => {
   });
 
   it('honours X-Request-Id and logs it with the request, without bodies or secrets', async () => {
-    const res = await postJson(`${service.url}/register`, { name: 'traced', info: 'secret-info-text' }, { headers: { 'content-type': 'application/json', 'x-request-id': 'req-12345' } });
+    const res = await postJson(`${service.url}/register`, { name: 'traced', info: 'secret-info-text' }, { headers: { 'content-type': 'application/json', 'x-request-id': 'req-12345', ...(await authHeader()) } });
     expect(res.headers.get('x-request-id')).toBe('req-12345');
     const line = service.logs.lines.find((l) => l.requestId === 'req-12345');
     expect(line).toMatchObject({ level: 'info', service: 'user-service', method: 'POST', route: '/register', status: 201 });
@@ -86,14 +87,21 @@ describe('errors', () => {
       updateInfo: async () => undefined,
       remove: async () => false,
     };
+    const logger = createLogger('user-service', 'info', logs);
+    const auth = createAuth({
+      config: { AUTH: 'enabled', AUTH_READS: 'public', JWT_SECRET: TEST_JWT_SECRET, JWKS_CACHE_SECONDS: 600, JWKS_COOLDOWN_SECONDS: 10 },
+      logger,
+      realm: 'user-service',
+    });
     const app = createUserApp({
       users: failing,
-      logger: createLogger('user-service', 'info', logs),
+      logger,
       metrics: createMetrics('user-service'),
       lifecycle: { shuttingDown: false },
       readiness: async () => ({ ready: true, checks: {} }),
+      auth,
     });
-    const res = await app.request('/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    const res = await app.request('/register', { method: 'POST', headers: { 'content-type': 'application/json', ...(await authHeader()) }, body: '{"name":"x"}' });
     expect(res.status).toBe(500);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const text = await res.text();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';
-import { patchJson, postJson, startUser } from '../../../test/support/services.ts';
+import { authHeader, deleteUser, patchJson, postJson, startUser } from '../../../test/support/services.ts';
 
 let db: TestDatabase;
 let service: Awaited<ReturnType<typeof startUser>>;
@@ -99,7 +99,7 @@ describe('POST /register', () => {
   });
 
   it('rejects a body that is not JSON with 415', async () => {
-    const res = await fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'name=x' });
+    const res = await fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'text/plain', ...(await authHeader()) }, body: 'name=x' });
     expect(res.status).toBe(415);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const problem = await res.json() as any;
@@ -109,12 +109,12 @@ describe('POST /register', () => {
   });
 
   it('rejects a body without a content type with 415', async () => {
-    const res = await fetch(`${service.url}/register`, { method: 'POST', body: new Blob(['{"name":"x"}']) });
+    const res = await fetch(`${service.url}/register`, { method: 'POST', headers: await authHeader(), body: new Blob(['{"name":"x"}']) });
     expect(res.status).toBe(415);
   });
 
   it('rejects malformed JSON with 400', async () => {
-    const res = await fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "x",' });
+    const res = await fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json', ...(await authHeader()) }, body: '{"name": "x",' });
     expect(res.status).toBe(400);
     expect((await res.json() as any).detail).toMatch(/malformed json/i);
   });
@@ -127,6 +127,7 @@ describe('POST /register', () => {
   });
 
   it('counts a chunked body (no Content-Length) as it arrives: 413 over 64 KiB, stored under it', async () => {
+    const auth = await authHeader();
     const chunked = (body: string) => {
       const bytes = new TextEncoder().encode(body);
       const stream = new ReadableStream({
@@ -135,7 +136,7 @@ describe('POST /register', () => {
           controller.close();
         },
       });
-      return fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+      return fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: stream, duplex: 'half' } as RequestInit);
     };
     const before = await countUsers();
     const big = await chunked(JSON.stringify({ name: 'chunked.big', info: 'x'.repeat(70 * 1024) }));
@@ -160,7 +161,7 @@ describe('PATCH and DELETE /user/:name', () => {
 
   it('answers 404 for an unknown name on PATCH and DELETE', async () => {
     expect((await patchJson(`${service.url}/user/Nobody`, { info: 'x' })).status).toBe(404);
-    expect((await fetch(`${service.url}/user/Nobody`, { method: 'DELETE' })).status).toBe(404);
+    expect((await deleteUser(`${service.url}/user/Nobody`)).status).toBe(404);
   });
 
   it('validates the PATCH body: info is required and no other field is accepted', async () => {
@@ -184,12 +185,12 @@ describe('PATCH and DELETE /user/:name', () => {
     const name = 'Zoë / Ω & co?';
     expect((await postJson(`${service.url}/register`, { name, info: 'x' })).headers.get('location')).toBe(`/user/${encodeURIComponent(name)}`);
     expect((await patchJson(`${service.url}/user/${encodeURIComponent(name)}`, { info: 'y' })).status).toBe(200);
-    expect((await fetch(`${service.url}/user/${encodeURIComponent(name)}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await deleteUser(`${service.url}/user/${encodeURIComponent(name)}`)).status).toBe(204);
   });
 
   it('deletes with 204 and an empty body; the row is gone', async () => {
     await postJson(`${service.url}/register`, { name: 'Gone', info: 'x' });
-    const res = await fetch(`${service.url}/user/Gone`, { method: 'DELETE' });
+    const res = await deleteUser(`${service.url}/user/Gone`);
     expect(res.status).toBe(204);
     expect(await res.text()).toBe('');
     expect(await db.sql`select 1 from users where name = 'Gone'`).toHaveLength(0);

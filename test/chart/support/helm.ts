@@ -3,7 +3,7 @@
 // Chart.yaml has no `dependencies:` (helm refuses to lint or template a chart with missing
 // dependencies). Our templates derive the subcharts' names from values, not from the subcharts,
 // so what they render is the same either way; only the subcharts' own objects are missing.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,13 +21,26 @@ export interface HelmResult {
 }
 
 /** The helm found on PATH. */
-export function helm(args: string[]): HelmResult {
-  const run = spawnSync('helm', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export function helm(args: string[], extraEnv: Record<string, string> = {}): HelmResult {
+  const run = spawnSync('helm', args, { env: { ...process.env, ...extraEnv }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
     throw new Error('helm is not on PATH: the chart tests need Helm 4 (https://helm.sh/docs/intro/install/)');
   }
   if (run.error) throw run.error;
   return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** helm without blocking this process: for runs that talk to a server living in this process. */
+export function helmAsync(args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 60_000): Promise<HelmResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('helm', args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise({ status: code ?? -1, stdout, stderr }));
+  });
 }
 
 export interface RenderableChart {

@@ -67,7 +67,7 @@ export interface LocalContainer {
   child: ChildProcess;
   output: string[];
   exited: Promise<number | null>;
-  /** Host port per containerPort (only 8080 → PORT here). */
+  /** Host port per containerPort (8080 → PORT, 9464 → METRICS_PORT). */
   ports: Map<number, number>;
   spec: Container;
   /** Stops it at once, whatever it is doing (test clean-up). */
@@ -77,12 +77,14 @@ export interface LocalContainer {
 /** Starts one container. `env` is what the kubelet computed; `portMap` maps containerPort → host port. */
 export function startContainer(spec: Container, env: Record<string, string>, portMap: Map<number, number> = new Map()): LocalContainer {
   const containerEnv = { ...env };
-  const port = containerEnv.PORT ?? (runtime === 'node' ? imageConfig(spec.image).env.PORT : undefined);
-  const listening = spec.ports?.find((p) => String(p.containerPort) === port);
-  if (listening) {
+  // Each declared port is set by a variable (PORT, METRICS_PORT); point it at the mapped host port.
+  for (const variable of ['PORT', 'METRICS_PORT']) {
+    const port = containerEnv[variable] ?? (runtime === 'node' ? imageConfig(spec.image).env[variable] : undefined);
+    const listening = spec.ports?.find((p) => String(p.containerPort) === port);
+    if (!listening) continue;
     const hostPort = portMap.get(listening.containerPort);
     if (!hostPort) throw new Error(`${spec.name}: no host port mapped for ${listening.containerPort}`);
-    containerEnv.PORT = String(hostPort);
+    containerEnv[variable] = String(hostPort);
   }
   const { child, remove } = runtime === 'docker' ? runImage(spec, containerEnv) : runNode(spec, containerEnv);
   const output: string[] = [];

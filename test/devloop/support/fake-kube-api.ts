@@ -1,7 +1,8 @@
 // A stand-in for the Kubernetes API server, which cannot run on this machine: it serves only what
 // `npm run e2e` calls (version, one Deployment at a time, pods by label selector, and pod
 // port-forward over WebSocket with the v4.channel.k8s.io framing, through the `ws` package), with
-// Deployment statuses a test scripts read by read. Port-forwards reach real processes on 127.0.0.1.
+// Deployment statuses a test scripts read by read, and Secrets (the release's signing key).
+// Port-forwards reach real processes on 127.0.0.1.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { V1Deployment, V1DeploymentStatus, V1Pod } from '@kubernetes/client-node';
@@ -26,7 +27,14 @@ export interface FakeKubeApi {
   close(): Promise<void>;
 }
 
-export async function startFakeKubeApi(port: number, namespace: string, deployments: FakeDeployment[], pods: FakePod[]): Promise<FakeKubeApi> {
+export async function startFakeKubeApi(
+  port: number,
+  namespace: string,
+  deployments: FakeDeployment[],
+  pods: FakePod[],
+  /** Secrets by name, values plain (served base64 as the API does): the release's signing key. */
+  secrets: Record<string, Record<string, string>> = {},
+): Promise<FakeKubeApi> {
   const requests: string[] = [];
   const reads = new Map<string, number>();
   const tunnels = new Set<net.Socket>();
@@ -55,6 +63,15 @@ export async function startFakeKubeApi(port: number, namespace: string, deployme
       reads.set(name!, read + 1);
       const { generation, status } = fake.statuses[Math.min(read, fake.statuses.length - 1)]!;
       send(200, { ...fake.deployment, metadata: { ...fake.deployment.metadata, namespace, generation }, status });
+      return;
+    }
+
+    const secretPath = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(url.pathname);
+    if (request.method === 'GET' && secretPath) {
+      const data = secretPath[1] === namespace ? secrets[secretPath[2]!] : undefined;
+      if (!data) return notFound(`secrets "${secretPath[2]}"`);
+      const encoded = Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString('base64')]));
+      send(200, { kind: 'Secret', apiVersion: 'v1', metadata: { name: secretPath[2], namespace }, type: 'Opaque', data: encoded });
       return;
     }
 

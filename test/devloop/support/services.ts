@@ -18,14 +18,14 @@ const entryPoints = {
   data: path.join(repoRoot, 'dist/services/data/src/main.js'),
 };
 
-export async function startServices(userPort: number, dataPort: number): Promise<RunningServices> {
+export async function startServices(userPort: number, dataPort: number, jwtSecret: string): Promise<RunningServices> {
   for (const entry of Object.values(entryPoints)) {
     if (!existsSync(entry)) throw new Error(`${path.relative(repoRoot, entry)} is missing: run \`npm run build\` first (npm test does)`);
   }
   const scratch = await createScratchBackends('devloop_e2e');
   // Connection URLs would win over the scratch space's PG* and REDIS_* variables.
   const { DATABASE_URL: _database, REDIS_URL: _redis, ...inherited } = process.env;
-  const env = { ...inherited, ...scratch.env, LOG_LEVEL: 'warn' };
+  const env = { ...inherited, ...scratch.env, LOG_LEVEL: 'warn', JWT_SECRET: jwtSecret };
   const children: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(
