@@ -33,9 +33,9 @@ describe('a body that is not valid UTF-8', () => {
     const before = await db.sql`select name, info, updated_at from users order by name`;
     const res = await fetch(`${user.url}${path}`, { method, headers: { 'content-type': 'application/json', ...(await authHeader()) }, body });
     expect(res.status).toBe(400);
-    const problem = (await res.json()) as { detail: string; errors: { field: string }[] };
+    const problem = (await res.json()) as { detail: string; errors: { in: string; field?: string }[] };
     expect(problem.detail).toMatch(/not valid UTF-8/);
-    expect(problem.errors.map((e) => e.field)).toEqual(['body']);
+    expect(problem.errors).toEqual([{ in: 'body', message: 'is not valid UTF-8' }]);
     expect(await db.sql`select name, info, updated_at from users order by name`).toEqual(before);
   });
 
