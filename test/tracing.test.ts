@@ -13,7 +13,7 @@ import { tracesEndpoint } from '../services/shared/src/tracing.ts';
 import { dataEnv } from '../services/data/src/config.ts';
 import { migrate } from '../services/user/src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
-import { postJson, startData, startUser, testEnv, waitFor } from './support/services.ts';
+import { authHeader, postJson, startData, startUser, testEnv, waitFor } from './support/services.ts';
 
 interface ReceivedSpan {
   service: string;
@@ -121,7 +121,7 @@ describe('with an OTLP endpoint', () => {
 
   it('a user-service write: the request span continues the caller trace; INSERT and the Redis eviction are its children', async () => {
     const [traceId, callerSpan] = [randomHex(16), randomHex(8)];
-    const res = await postJson(`${user.url}/register`, { name: 'traced.write', info: 'x' }, { headers: { 'content-type': 'application/json', traceparent: traceparent(traceId, callerSpan) } });
+    const res = await postJson(`${user.url}/register`, { name: 'traced.write', info: 'x' }, { headers: { 'content-type': 'application/json', ...(await authHeader()), traceparent: traceparent(traceId, callerSpan) } });
     expect(res.status).toBe(201);
 
     const spans = await traceOf(traceId, 'POST /register');

@@ -5,7 +5,7 @@ import { parseResult, runCommand } from '../../bench/processes.ts';
 import type { GeneratorConfig } from '../../bench/realistic/load-generator.ts';
 import type { SizeResult } from '../../bench/realistic/report.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { startData, startUser, waitFor } from '../support/services.ts';
+import { authHeader, startData, startUser, waitFor } from '../support/services.ts';
 
 const USERS = 200;
 let db: TestDatabase;
@@ -44,7 +44,9 @@ async function generate(overrides: Partial<GeneratorConfig>): Promise<SizeResult
     seed: 1,
     ...overrides,
   };
-  const output = await runCommand(process.execPath, ['bench/realistic/load-generator.ts', JSON.stringify(config)], {}, 60_000);
+  // Writes carry the test services' own write token, as the benchmark's carry one signed with its key.
+  const token = (await authHeader()).authorization.replace(/^Bearer /, '');
+  const output = await runCommand(process.execPath, ['bench/realistic/load-generator.ts', JSON.stringify(config)], { BENCH_WRITE_TOKEN: token }, 60_000);
   return parseResult<SizeResult['load']>(output, 'load generator');
 }
 

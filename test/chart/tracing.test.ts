@@ -6,6 +6,7 @@ import { tracesEndpoint } from '../../services/shared/src/tracing.ts';
 import { dataEnv } from '../../services/data/src/config.ts';
 import { userEnv } from '../../services/user/src/config.ts';
 import { find, helm, render, templateArgs, type KubeObject, type RenderableChart, renderableChart } from './support/helm.ts';
+import { clusterState } from './support/kubelet-env.ts';
 import { validateObject } from './support/validate.ts';
 
 let chart: RenderableChart;
@@ -14,12 +15,24 @@ beforeAll(() => {
 });
 afterAll(() => chart.dispose());
 
-type Container = { name: string; env?: { name: string; value?: string }[] };
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+type Container = { name: string; env?: EnvVar[] };
 
+/**
+ * The container's literal variables, plus those read from Secrets that this chart renders itself
+ * (the signing key); the databases' Secrets come from the subcharts and are not needed here.
+ */
 function serviceEnv(objects: KubeObject[], service: 'user-service' | 'data-service'): Record<string, string> {
   const deployment = find(objects, 'Deployment', `users-${service}`) as KubeObject & { spec: { template: { spec: { containers: Container[] } } } };
   const container = deployment.spec.template.spec.containers.find((c) => c.name === service)!;
-  return Object.fromEntries((container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+  const secrets = clusterState(objects, { name: 'pod', namespace: 'default' }).secrets;
+  const env: Record<string, string> = {};
+  for (const variable of container.env ?? []) {
+    const ref = variable.valueFrom?.secretKeyRef;
+    const value = variable.value ?? (ref ? secrets.get(ref.name)?.[ref.key] : undefined);
+    if (value !== undefined) env[variable.name] = value;
+  }
+  return env;
 }
 
 describe('tracing.otlpEndpoint', () => {
