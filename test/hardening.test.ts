@@ -166,7 +166,7 @@ describe('METRICS_PORT', () => {
       expect(service.metricsPort).toBeGreaterThan(0);
       const scraped = await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`);
       expect(scraped.status).toBe(200);
-      expect(await scraped.text()).toContain('http_request_duration_seconds');
+      expect(await scraped.text()).toContain('http_server_request_duration_seconds');
       expect((await fetch(`http://127.0.0.1:${service.metricsPort}/register`)).status).toBe(404);
       expect((await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`, { method: 'POST' })).status).toBe(405);
       expect((await fetch(`${service.url}/metrics`)).status).toBe(404);
@@ -198,12 +198,15 @@ describe('AUTH_READS=token: reads need users:read, on every path that answers th
     }
   });
 
-  it('with public reads (the default) data-service needs no key, and OpenAPI declares no security', async () => {
+  it('with public reads (the default) data-service needs no key, and OpenAPI declares the reads public', async () => {
     const open = await startData(db.name, { JWT_SECRET: '' });
     try {
       expect((await fetch(`${open.url}/user/Amit`)).status).toBe(200);
       const doc = (await (await fetch(`${open.url}/openapi.json`)).json()) as any;
-      expect(doc.paths['/user/{name}'].get.security).toBeUndefined();
+      // `security: []` is OpenAPI's explicit "no credentials", as on every public operation.
+      expect(doc.paths['/user/{name}'].get.security).toEqual([]);
+      expect(doc.paths['/users'].get.security).toEqual([]);
+      expect(doc.components.securitySchemes).toBeUndefined();
     } finally {
       await open.stop();
     }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, PG, type TestDatabase } from '../support/postgres.ts';
-import { postJson, startData, startUser, waitFor } from '../support/services.ts';
+import { patchJson, postJson, startData, startUser, testToken, waitFor } from '../support/services.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { mismatches, operationsOf, resolve, SchemaValidator, schemasOf, type Json, type Operation } from './support/openapi.ts';
 
@@ -21,7 +21,12 @@ let db: TestDatabase;
 let proxy: TcpProxy;
 let user: Awaited<ReturnType<typeof startUser>>;
 let data: Awaited<ReturnType<typeof startData>>;
-const documents: Record<'user' | 'data', Json> = { user: {}, data: {} };
+/** data-service with AUTH_READS=token: its document declares the read scope and the refusals. */
+let guardedData: Awaited<ReturnType<typeof startData>>;
+type Service = 'user' | 'data' | 'guardedData';
+const documents: Record<Service, Json> = { user: {}, data: {}, guardedData: {} };
+/** Authorization values for the walk: a token with every scope, and the ones it must refuse. */
+const credentials = { all: '', readOnly: '', writeOnly: '', expired: '', foreignKey: '' };
 
 const ready = (url: string) => waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, 15_000);
 
@@ -32,13 +37,22 @@ beforeAll(async () => {
   user = await startUser(db.name, { PGPORT: proxy.port, PG_QUERY_TIMEOUT_MS: 1_000 });
   await user.migrated;
   data = await startData(db.name, { PGPORT: proxy.port, PG_QUERY_TIMEOUT_MS: 1_000 });
-  await Promise.all([ready(user.url), ready(data.url)]);
+  guardedData = await startData(db.name, { PGPORT: proxy.port, PG_QUERY_TIMEOUT_MS: 1_000, AUTH_READS: 'token' });
+  await Promise.all([ready(user.url), ready(data.url), ready(guardedData.url)]);
   documents.user = (await (await fetch(`${user.url}/openapi.json`)).json()) as Json;
   documents.data = (await (await fetch(`${data.url}/openapi.json`)).json()) as Json;
+  documents.guardedData = (await (await fetch(`${guardedData.url}/openapi.json`)).json()) as Json;
+  const bearer = async (token: Promise<string>) => `Bearer ${await token}`;
+  credentials.all = await bearer(testToken('users:write users:read'));
+  credentials.readOnly = await bearer(testToken('users:read'));
+  credentials.writeOnly = await bearer(testToken('users:write'));
+  // Expired beyond the allowed clock skew.
+  credentials.expired = await bearer(testToken('users:write users:read', -600));
+  credentials.foreignKey = await bearer(testToken('users:write users:read', 600, 'a-key-these-services-do-not-have-0123456789'));
 });
 
 afterAll(async () => {
-  await Promise.all([user?.stop(), data?.stop()]);
+  await Promise.all([user?.stop(), data?.stop(), guardedData?.stop()]);
   await proxy?.close();
   await db?.drop();
 });
@@ -92,7 +106,7 @@ describe('the documents pass a real OpenAPI linter', () => {
   });
 });
 
-describe.each(['user', 'data'] as const)('%s-service document', (service) => {
+describe.each(['user', 'data', 'guardedData'] as const)('%s document', (service) => {
   it('compiles every schema with Ajv (JSON Schema 2020-12, strict), with plain ECMA-262 patterns', () => {
     const document = documents[service];
     const validator = new SchemaValidator(document);
@@ -123,7 +137,11 @@ describe.each(['user', 'data'] as const)('%s-service document', (service) => {
         const response = resolve(document, declared as Json);
         expect(Object.keys(response.headers ?? {}), `${operationId} ${status}`).toContain('X-Request-Id');
         if (status === '503' && operationId !== 'getReadiness') expect(Object.keys(response.headers), `${operationId} 503`).toContain('Retry-After');
+        if (status === '401' || status === '403') expect(Object.keys(response.headers), `${operationId} ${status}`).toContain('WWW-Authenticate');
       }
+      // Public operations say so explicitly; the others name the scope their token needs.
+      expect(operation.security, operationId).toBeDefined();
+      if (operation.security.length > 0) expect(Object.keys(operation.responses), operationId).toEqual(expect.arrayContaining(['401', '403']));
     }
   });
 });
@@ -166,7 +184,7 @@ describe('request bodies: what the schema accepts, the service accepts', () => {
     const validate = validator.compile({ $ref: '#/components/schemas/UpdateUser' });
     expect(validate(body), validator.errors(validate)).toBe(valid);
     await postJson(`${user.url}/register`, { name: 'patch-target' });
-    const res = await fetch(`${user.url}/user/patch-target`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await patchJson(`${user.url}/user/patch-target`, body);
     expect(res.status).toBe(valid ? 200 : 400);
   });
 });
@@ -181,6 +199,13 @@ interface Scenario {
   setup?: () => Promise<unknown>;
   /** PostgreSQL unreachable while the request runs. */
   outage?: boolean;
+  /**
+   * The Authorization header to send instead of a token with every scope (which is sent only to
+   * operations whose `security` asks for one); null sends none.
+   */
+  authorization?: string | null;
+  /** Tells apart the ways one answer is provoked, in a failure. */
+  label?: string;
 }
 
 let unique = 0;
@@ -199,12 +224,44 @@ const probes: Record<string, Scenario> = {
   'getReadiness 503': { outage: true },
 };
 
-/** Per service: operationId and status → how to get that answer. Names are fresh per scenario. */
-function scenarios(service: 'user' | 'data'): Record<string, () => Scenario> {
+/**
+ * The refusals of operations that need a token: no token, one that fails verification (another
+ * key, expired), and a valid one without the operation's scope. Auth is checked before the request
+ * is read, so the request of each operation only has to reach its route.
+ */
+function refusals(requests: Record<string, Scenario>, withoutScope: () => string): Record<string, () => Scenario[]> {
+  return Object.fromEntries(
+    Object.entries(requests).flatMap(([id, request]) => [
+      [
+        `${id} 401`,
+        () => [
+          { ...request, authorization: null, label: 'no token' },
+          { ...request, authorization: credentials.foreignKey, label: 'signed with another key' },
+          { ...request, authorization: credentials.expired, label: 'expired' },
+        ],
+      ],
+      [`${id} 403`, () => [{ ...request, authorization: withoutScope(), label: 'without the scope' }]],
+    ]),
+  );
+}
+
+/**
+ * Per service: operationId and status → how to get that answer (one way or several). Names are
+ * fresh per scenario.
+ */
+function scenarios(service: Service): Record<string, () => Scenario | Scenario[]> {
   const shared = Object.fromEntries(Object.entries(probes).map(([key, scenario]) => [key, () => scenario]));
   if (service === 'user') {
     return {
       ...shared,
+      ...refusals(
+        {
+          registerUser: { body: json({ name: fresh('walk-refused') }) },
+          updateUser: { params: { name: 'anyone' }, body: json({ info: 'refused' }) },
+          deleteUser: { params: { name: 'anyone' } },
+        },
+        () => credentials.readOnly,
+      ),
       'registerUser 201': () => ({ body: json({ name: fresh('walk-new'), info: 'x' }) }),
       'registerUser 400': () => ({ body: json({ name: '' }) }),
       'registerUser 409': () => {
@@ -235,6 +292,7 @@ function scenarios(service: 'user' | 'data'): Record<string, () => Scenario> {
   }
   return {
     ...shared,
+    ...(service === 'guardedData' ? refusals({ getUser: { params: { name: 'Amit' } }, listUsers: {} }, () => credentials.writeOnly) : {}),
     'getUser 200': () => {
       const name = fresh('walk-read');
       return { setup: () => register(name), params: { name } };
@@ -254,18 +312,21 @@ const PROVED_ELSEWHERE: Record<string, string> = {
   '500': 'an unexpected fault inside the service; services/user/test/operations.test.ts provokes it',
 };
 
-function request(base: string, { method, path }: Operation, scenario: Scenario): Promise<Response> {
+function request(base: string, { method, path, operation }: Operation, scenario: Scenario): Promise<Response> {
   const filled = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(scenario.params?.[name] ?? ''));
   const url = `${base}${filled}${scenario.query ? `?${scenario.query}` : ''}`;
   const headers: Record<string, string> = {};
   if (scenario.body !== undefined) headers['content-type'] = scenario.contentType ?? 'application/json';
+  const needsToken = (operation.security as Json[] | undefined)?.length;
+  const authorization = scenario.authorization === undefined ? (needsToken ? credentials.all : null) : scenario.authorization;
+  if (authorization !== null) headers.authorization = authorization;
   return fetch(url, { method, headers, body: scenario.body });
 }
 
-describe.each(['user', 'data'] as const)('%s-service answers as documented (live)', (service) => {
+describe.each(['user', 'data', 'guardedData'] as const)('%s answers as documented (live)', (service) => {
   it('every documented operation and status, with real requests: status, headers, content type, body', async () => {
     const document = documents[service];
-    const base = service === 'user' ? user.url : data.url;
+    const base = { user, data, guardedData }[service].url;
     const known = scenarios(service);
     const validator = new SchemaValidator(document);
 
@@ -275,7 +336,7 @@ describe.each(['user', 'data'] as const)('%s-service answers as documented (live
       for (const status of Object.keys(operation.operation.responses)) {
         const key = `${operation.operationId} ${status}`;
         const make = known[key];
-        if (make) walk.push({ key, operation, scenario: make() });
+        if (make) walk.push(...[make()].flat().map((scenario) => ({ key, operation, scenario })));
         else if (!PROVED_ELSEWHERE[status]) unprovoked.push(key);
       }
     }
@@ -285,11 +346,12 @@ describe.each(['user', 'data'] as const)('%s-service answers as documented (live
 
     const failures: string[] = [];
     const run = async ({ key, operation, scenario }: (typeof walk)[number]) => {
+      const at = scenario.label ? `${key} (${scenario.label})` : key;
       await scenario.setup?.();
       const res = await request(base, operation, scenario);
       const wanted = Number(key.split(' ')[1]);
-      if (res.status !== wanted) failures.push(`${key}: answered ${res.status} ${await res.text()}`);
-      else failures.push(...(await mismatches(document, validator, operation, res)).map((problem) => `${key}: ${problem}`));
+      if (res.status !== wanted) failures.push(`${at}: answered ${res.status} ${await res.text()}`);
+      else failures.push(...(await mismatches(document, validator, operation, res)).map((problem) => `${at}: ${problem}`));
     };
     for (const step of walk.filter((step) => !step.scenario.outage)) await run(step);
     await proxy.cut();
@@ -297,9 +359,9 @@ describe.each(['user', 'data'] as const)('%s-service answers as documented (live
       for (const step of walk.filter((step) => step.scenario.outage)) await run(step);
     } finally {
       await proxy.restore();
-      await Promise.all([ready(user.url), ready(data.url)]);
+      await Promise.all([ready(user.url), ready(data.url), ready(guardedData.url)]);
     }
     expect(failures).toEqual([]);
-    expect(walk.length).toBeGreaterThanOrEqual(service === 'user' ? 24 : 14);
+    expect(walk.length).toBeGreaterThanOrEqual({ user: 36, data: 14, guardedData: 22 }[service]);
   });
 });
