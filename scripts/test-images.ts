@@ -224,7 +224,7 @@ async function runContainers(scratch: ScratchBackends): Promise<void> {
   await report.check('both: /metrics on METRICS_PORT only, not on the API port', async () => {
     for (const port of [ports.user, ports.data]) {
       const scraped = await fetch(`http://127.0.0.1:${metricsPortOf(port)}/metrics`, { signal: AbortSignal.timeout(5_000) });
-      if (scraped.status !== 200 || !(await scraped.text()).includes('http_request_duration_seconds')) throw new Error(`metrics port of ${port}: ${scraped.status}`);
+      if (scraped.status !== 200 || !(await scraped.text()).includes('http_server_request_duration_seconds')) throw new Error(`metrics port of ${port}: ${scraped.status}, without the request histogram`);
       const api = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
       await api.body?.cancel();
       if (api.status !== 404) throw new Error(`API port ${port} answered /metrics with ${api.status}`);
