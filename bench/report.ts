@@ -23,6 +23,11 @@ export interface ReportInput {
 /** bench/compare.ts's section of bench/RESULTS.md lies between these; `npm run bench` keeps it. */
 export const COMPARE_START = '<!-- bench/compare.ts: start -->';
 export const COMPARE_END = '<!-- bench/compare.ts: end -->';
+export const IDLE_RSS_START = '<!-- bench/idle-rss.ts: start -->';
+export const IDLE_RSS_END = '<!-- bench/idle-rss.ts: end -->';
+/** Written by hand from the peaks above when the chart's memory is re-sized; every run keeps it. */
+export const CHART_MEMORY_START = '<!-- chart memory: start -->';
+export const CHART_MEMORY_END = '<!-- chart memory: end -->';
 
 /** What each scenario is compared with. */
 const reference = (scenario: string) => (scenario === 'register' ? 'insert loop' : 'baseline');

@@ -10,7 +10,7 @@ import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX, seedMs } from './database.ts
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
 import { keptRealistic } from './realistic/report.ts';
-import { COMPARE_END, COMPARE_START, renderReport, type Measured, type ServerFacts } from './report.ts';
+import { CHART_MEMORY_END, CHART_MEMORY_START, COMPARE_END, COMPARE_START, IDLE_RSS_END, IDLE_RSS_START, renderReport, type Measured, type ServerFacts } from './report.ts';
 
 const CONNECTIONS = 64;
 const SECONDS = 8;
@@ -157,17 +157,18 @@ async function main() {
     },
   });
   process.stdout.write(`\n${report}`);
-  // The sections of `npm run bench:compare` and `npm run bench:realistic` come from their own commands; this run keeps them.
-  writeFileSync('bench/RESULTS.md', report + comparedSection() + keptRealistic(existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : ''));
+  // The sections of `npm run bench:compare`, `bench:rss` and `bench:realistic` come from their own
+  // commands, the chart's memory from whoever re-sizes it; this run keeps them.
+  writeFileSync('bench/RESULTS.md', report + keptSection(COMPARE_START, COMPARE_END) + keptSection(IDLE_RSS_START, IDLE_RSS_END) + keptSection(CHART_MEMORY_START, CHART_MEMORY_END) + keptRealistic(existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : ''));
   process.stdout.write('\nwritten to bench/RESULTS.md\n');
 }
 
-/** The section `npm run bench:compare` wrote (bench/compare.ts), kept when this run rewrites the file. */
-function comparedSection(): string {
+/** A section another command wrote (bench:compare, bench:rss, the chart's memory), kept when this run rewrites the file. */
+function keptSection(startMarker: string, endMarker: string): string {
   const previous = existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : '';
-  const start = previous.indexOf(COMPARE_START);
-  const end = previous.indexOf(COMPARE_END);
-  return start >= 0 && end > start ? `\n${previous.slice(start, end + COMPARE_END.length)}\n` : '';
+  const start = previous.indexOf(startMarker);
+  const end = previous.indexOf(endMarker);
+  return start >= 0 && end > start ? `\n${previous.slice(start, end + endMarker.length)}\n` : '';
 }
 
 function loadAverage(): string {
