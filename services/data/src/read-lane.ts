@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NO_STORE_HEADERS, problemForError, requestIdFrom, requestRecorder } from '../../shared/src/http.ts';
+import { requestRecorder } from '../../shared/src/access-log.ts';
+import { NO_STORE_HEADERS, problemForError } from '../../shared/src/errors.ts';
+import { requestIdFrom } from '../../shared/src/request-id.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody, type Problem } from '../../shared/src/problem.ts';
