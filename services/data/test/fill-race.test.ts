@@ -64,15 +64,16 @@ beforeAll(async () => {
   };
   local = createLocalCache({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20 })!;
   const redisCache = createRedisCache({ redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: 600, negativeTtlSeconds: 600, logger: silent, metrics: counters });
+  listener = listenForChanges((overrides) => createSql(config, 'fill-race-listener', overrides), USERS_CHANNEL, silent);
   lookup = createUserLookup({ queries: gated, redis: redisCache, local, coherent: () => listener.listening, metrics: counters });
-  listener = listenForChanges((overrides) => createSql(config, 'fill-race-listener', overrides), USERS_CHANNEL, {
+  listener.start({
     onChange: (name) => {
       lookup.invalidate(name);
       heard.push(name);
     },
     onLost: () => lookup.forgetAll(),
     onResumed: () => lookup.forgetAll(),
-  }, silent);
+  });
   await waitFor(() => listener.listening);
 });
 
