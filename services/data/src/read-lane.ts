@@ -33,7 +33,7 @@ function problemAnswer(problem: Problem, path: string, requestId: string): Answe
 /**
  * GET /user/:name for plain names, answered on node:http before the Hono app. This is the request
  * the service exists for, and the framework's request and response emulation, middleware and
- * validation were most of its CPU under load (four fifths of a cache hit, over half of a 404).
+ * validation were most of its CPU under load.
  * A client or operator cannot tell the difference: the answer comes from userAnswer, as the app
  * route's does, with the same request-id rule, access log line, metric and error handling.
  * Names that need decoding or normalizing, query strings and other methods go to the app.
