@@ -8,10 +8,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import postgres from 'postgres';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runUserFlow } from '../../e2e/flow.ts';
+import { connect, createScratchBackends, type ScratchBackends } from '../../scripts/scratch-backends.ts';
 import { signToken } from '../../services/shared/src/token.ts';
 import { find, ofKind, render, repoRoot, type KubeObject, type RenderableChart, renderableChart } from './support/helm.ts';
 import { clusterState, containerEnv, resolvePort, type ClusterState, type Container } from './support/kubelet-env.ts';
@@ -30,9 +29,6 @@ import {
 
 // This suite's port range; every "pod" shares this host, so each gets its own port for 8080.
 const PORT_RANGE = [18100, 18199] as const;
-const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-const database = `chart_contract_${run}`;
-const keyPrefix = `chart-contract-${run}:`;
 const namespace = 'users';
 
 // What an operator creates before installing with external servers. PostgreSQL here trusts local
@@ -43,7 +39,7 @@ const operatorSecrets = {
   'users-cache-credentials': { 'redis-password': '' },
 };
 
-const externalProfile = {
+const externalProfile = ({ database, keyPrefix }: ScratchBackends) => ({
   release: 'users',
   namespace,
   set: {
@@ -62,13 +58,13 @@ const externalProfile = {
     'externalRedis.existingSecretPasswordKey': 'redis-password',
     'config.redisKeyPrefix': keyPrefix,
   },
-};
+});
 
 // The real images when a docker command answers (named in the suite's title), else node processes.
 const runtime = await detectRuntime();
 useRuntime(runtime);
 
-const admin = postgres({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres', max: 1, onnotice: () => {} });
+let scratch: ScratchBackends;
 let chart: RenderableChart;
 let objects: KubeObject[];
 let cluster: ClusterState;
@@ -82,16 +78,16 @@ beforeAll(async () => {
   for (const entry of ['dist/services/user/src/main.js', 'dist/services/data/src/main.js', 'dist/services/user/src/migrate-cli.js']) {
     if (!existsSync(join(repoRoot, entry))) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   }
-  await admin.unsafe(`create database "${database}"`);
+  scratch = await createScratchBackends('chart_contract');
   chart = renderableChart();
-  objects = render(chart.dir, externalProfile);
+  objects = render(chart.dir, externalProfile(scratch));
   cluster = clusterState(objects, { name: 'users-pod', namespace }, operatorSecrets);
   if (runtime === 'docker') {
     const images = ['user-service', 'data-service'].flatMap((service) => {
       const spec = podSpec(service);
       return [...(spec.initContainers ?? []), ...spec.containers].map((container) => container.image);
     });
-    const testPod = find(render(chart.dir, externalProfile), 'Pod', 'users-test-user-flow');
+    const testPod = find(render(chart.dir, externalProfile(scratch)), 'Pod', 'users-test-user-flow');
     await buildImages([...images, ...(testPod.spec as any).containers.map((c: Container) => c.image)]);
   }
 }, 900_000);
@@ -99,13 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([...running.values()].map((container) => container.remove()));
   chart?.dispose();
-  await admin.unsafe(`drop database if exists "${database}" with (force)`);
-  await admin.end();
-  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-  await redis.connect();
-  const keys = await redis.keys(`${keyPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
+  await scratch?.dispose();
 });
 
 describe(`contract: the rendered external profile runs the real services (${runtime === 'docker' ? 'images' : 'node processes'})`, () => {
@@ -116,12 +106,12 @@ describe(`contract: the rendered external profile runs the real services (${runt
       PGHOST: '127.0.0.1',
       PGPORT: '5432',
       PGUSER: 'postgres',
-      PGDATABASE: database,
+      PGDATABASE: scratch.database,
       PGPASSWORD: 'not-checked-by-trust-auth',
       REDIS_HOST: '127.0.0.1',
       REDIS_PORT: '6379',
       REDIS_PASSWORD: '',
-      REDIS_KEY_PREFIX: keyPrefix,
+      REDIS_KEY_PREFIX: scratch.keyPrefix,
       MIGRATE_ON_START: 'false',
     });
     // The chart's own objects hold no password: it came from the operator's Secret. The one Secret
@@ -151,7 +141,7 @@ describe(`contract: the rendered external profile runs the real services (${runt
   });
 
   it('user-service init containers wait for PostgreSQL and apply the schema to the empty database', async () => {
-    const fresh = postgres({ host: '127.0.0.1', user: 'postgres', database, max: 1, onnotice: () => {} });
+    const fresh = connect(scratch.database);
     try {
       expect((await fresh`select count(*)::int as n from pg_catalog.pg_tables where schemaname = 'public'`)[0]!.n).toBe(0);
       for (const init of podSpec('user-service').initContainers!) {
@@ -198,7 +188,7 @@ describe(`contract: the rendered external profile runs the real services (${runt
   });
 
   it("the helm test pod's check passes against them, with its Service URLs mapped to the local ports", async () => {
-    const pod = find(render(chart.dir, externalProfile), 'Pod', 'users-test-user-flow');
+    const pod = find(render(chart.dir, externalProfile(scratch)), 'Pod', 'users-test-user-flow');
     const spec = (pod.spec as any).containers[0] as Container;
     const env = containerEnv(spec, cluster);
     for (const [variable, service] of [['USER_SERVICE_URL', 'user-service'], ['DATA_SERVICE_URL', 'data-service']] as const) {

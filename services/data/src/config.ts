@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { authEnv, authRefinement } from '../../shared/src/auth-config.ts';
 import { commonEnv, env } from '../../shared/src/config.ts';
 
@@ -16,4 +17,4 @@ export const dataEnv = commonEnv.extend({
   // Reads are public unless AUTH_READS=token; only then does data-service verify tokens.
   .superRefine(authRefinement((config) => config.AUTH_READS === 'token'));
 
-export type DataConfig = typeof dataEnv._output;
+export type DataConfig = z.infer<typeof dataEnv>;

@@ -15,6 +15,8 @@ export interface InvalidationHandlers {
 export interface InvalidationListener {
   /** True while a LISTEN is established; caches must not be served otherwise. */
   readonly listening: boolean;
+  /** Starts listening; every change, loss and resumption goes to `handlers`. Call once. */
+  start(handlers: InvalidationHandlers): void;
   close(): Promise<void>;
 }
 
@@ -23,13 +25,13 @@ const ANSWER_TIMEOUT_MS = 2_000;
 const MAX_RETRY_MS = 5_000;
 
 /**
- * Holds one dedicated PostgreSQL connection in LISTEN, reconnecting with back-off.
+ * Holds one dedicated PostgreSQL connection in LISTEN, reconnecting with back-off, from `start`
+ * on: the caches that ask `listening` can be built before the handlers that evict from them.
  * (postgres.js's own sql.listen retries only once, so a longer outage would silently end it.)
  */
 export function listenForChanges(
   connect: (overrides: PgOptions) => Sql,
   channel: string,
-  handlers: InvalidationHandlers,
   logger: Logger,
   { heartbeatMs = HEARTBEAT_MS, timeoutMs = ANSWER_TIMEOUT_MS } = {},
 ): InvalidationListener {
@@ -38,6 +40,8 @@ export function listenForChanges(
   let closed = false;
   let wake: (() => void) | undefined;
   let connection: Sql | undefined;
+  let handlers: InvalidationHandlers | undefined;
+  let loop: Promise<void> | undefined;
 
   function open(): Sql {
     const sql: Sql = connect({
@@ -51,7 +55,7 @@ export function listenForChanges(
       // Not in postgres.js's types, but the documented hook its own sql.listen is built on.
       ...{
         onnotify: (notifiedChannel: string, payload: string) => {
-          if (notifiedChannel === channel) handlers.onChange(payload);
+          if (notifiedChannel === channel) handlers!.onChange(payload);
         },
       },
     });
@@ -69,11 +73,11 @@ export function listenForChanges(
     if (!listening) return;
     listening = false;
     logger.warn({ reason }, 'LISTEN connection lost; serving from PostgreSQL only until it is back');
-    handlers.onLost();
+    handlers!.onLost();
     wake?.();
   }
 
-  const loop = (async () => {
+  const run = async () => {
     for (let delay = 100; !closed; ) {
       if (!listening) {
         try {
@@ -83,7 +87,7 @@ export function listenForChanges(
           delay = 100;
           if (everListened) {
             logger.info('LISTEN connection restored');
-            handlers.onResumed();
+            handlers!.onResumed();
           }
           everListened = true;
         } catch (error) {
@@ -109,11 +113,16 @@ export function listenForChanges(
         abandon();
       }
     }
-  })();
+  };
 
   return {
     get listening() {
       return listening;
+    },
+    start(given) {
+      if (loop) throw new Error('the listener has already started');
+      handlers = given;
+      loop = run();
     },
     async close() {
       closed = true;

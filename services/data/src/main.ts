@@ -1,5 +1,6 @@
 import { parseEnvOrExit } from '../../shared/src/config.ts';
-import { exitOnStartFailure, stopOnSignals } from '../../shared/src/server.ts';
+import { exitOnStartFailure } from '../../shared/src/server.ts';
+import { stopOnSignals } from '../../shared/src/shutdown.ts';
 import { dataEnv } from './config.ts';
 import { startDataService } from './service.ts';
 

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NO_STORE_HEADERS, problemForError, requestIdFrom, requestRecorder } from '../../shared/src/http.ts';
+import { requestRecorder } from '../../shared/src/access-log.ts';
+import { NO_STORE_HEADERS, problemForError } from '../../shared/src/errors.ts';
+import { requestIdFrom } from '../../shared/src/request-id.ts';
 import type { Logger } from '../../shared/src/logger.ts';
 import type { Metrics } from '../../shared/src/metrics.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody, type Problem } from '../../shared/src/problem.ts';
@@ -31,7 +33,7 @@ function problemAnswer(problem: Problem, path: string, requestId: string): Answe
 /**
  * GET /user/:name for plain names, answered on node:http before the Hono app. This is the request
  * the service exists for, and the framework's request and response emulation, middleware and
- * validation were most of its CPU under load (four fifths of a cache hit, over half of a 404).
+ * validation were most of its CPU under load.
  * A client or operator cannot tell the difference: the answer comes from userAnswer, as the app
  * route's does, with the same request-id rule, access log line, metric and error handling.
  * Names that need decoding or normalizing, query strings and other methods go to the app.

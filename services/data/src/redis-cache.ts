@@ -1,6 +1,7 @@
 import type { Logger } from '../../shared/src/logger.ts';
 import type { CacheMetrics } from '../../shared/src/metrics.ts';
-import { deleteKeysUnder, evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redis.ts';
+import { evictUser, fillUserIfGeneration, lookupUser, userCacheKeys, type CacheRedis } from '../../shared/src/cache-protocol.ts';
+import { deleteKeysUnder } from '../../shared/src/redis.ts';
 import type { User } from '../../shared/src/user-schema.ts';
 
 /** What Redis said about a name. `generation` must be handed back to `fill`. */
@@ -25,7 +26,8 @@ const MAX_BACKOFF_MS = 5_000;
 export type RedisCache = ReturnType<typeof createRedisCache>;
 
 /**
- * The shared tier. Redis is optional for correctness of availability: every failure opens a
+ * The shared tier, speaking the cache protocol (shared/src/cache-protocol.ts, where the fill race
+ * is explained). Redis is optional for correctness of availability: every failure opens a
  * short, growing back-off during which requests skip Redis instead of waiting on it.
  */
 export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeconds, logger, metrics }: RedisCacheOptions) {
@@ -79,9 +81,9 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
     async lookup(name: string): Promise<RedisLookup> {
       if (!usable()) return { state: 'skipped' };
       try {
-        const [value, generation] = await redis.mget(keys.value(name), keys.generation(name));
+        const { value, generation } = await lookupUser(redis, keys, name);
         succeeded();
-        if (value === null || value === undefined) return { state: 'miss', generation: generation ?? '' };
+        if (value === null) return { state: 'miss', generation };
         return { state: 'hit', user: value === ABSENT ? null : (JSON.parse(value) as User) };
       } catch (error) {
         failed(error);
@@ -93,7 +95,7 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
       if (!usable()) return;
       const ttlMs = (user ? ttlSeconds : negativeTtlSeconds) * 1000;
       try {
-        await redis.fillUserIfGeneration(keys.value(name), keys.generation(name), generation, user ? JSON.stringify(user) : ABSENT, ttlMs);
+        await fillUserIfGeneration(redis, keys, name, generation, user ? JSON.stringify(user) : ABSENT, ttlMs);
         succeeded();
       } catch (error) {
         failed(error);

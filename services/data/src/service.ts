@@ -47,23 +47,29 @@ export async function startDataService(config: DataConfig, logger = createLogger
     maxBytes: config.LOCAL_CACHE_MAX_BYTES,
   });
 
+  const listener = listenForChanges((overrides) => createSql(config, `${SERVICE}-listener`, overrides), USERS_CHANNEL, logger);
   const untracedLookup = createUserLookup({
     queries,
     redis: redisCache,
     local,
-    // Read only while serving, after `listener` below exists.
     coherent: () => listener.listening,
     metrics: cacheCounters,
   });
   const lookup = tracing ? tracedLookup(untracedLookup, tracing) : untracedLookup;
-  const listener = listenForChanges((overrides) => createSql(config, `${SERVICE}-listener`, overrides), USERS_CHANNEL, {
+  listener.start({
     onChange: (name) => lookup.invalidate(name),
     onLost: () => lookup.forgetAll(),
     onResumed: () => lookup.forgetAll(),
-  }, logger);
+  });
   listenerMetric(metrics, () => listener.listening);
   redisStateMetric(metrics, () => redisCache.state());
 
+  const usersTableExists = async (): Promise<boolean> => {
+    const [row] = await sql<{ present: boolean }[]>`
+      select to_regclass('users') is not null
+        and exists (select 1 from pg_trigger where tgname = 'users_notify_change') as present`;
+    return row?.present ?? false;
+  };
   const postgresReady = postgresReadiness(sql, usersTableExists);
   const readiness = async (): Promise<ReadinessReport> => {
     const { ready, checks } = await postgresReady();
@@ -74,13 +80,6 @@ export async function startDataService(config: DataConfig, logger = createLogger
       checks: { ...checks, listener: listener.listening ? 'up' : 'down', redis: redisCache.state() },
     };
   };
-
-  async function usersTableExists(): Promise<boolean> {
-    const [row] = await sql<{ present: boolean }[]>`
-      select to_regclass('users') is not null
-        and exists (select 1 from pg_trigger where tgname = 'users_notify_change') as present`;
-    return row?.present ?? false;
-  }
 
   warnIfAuthDisabled(config, logger);
   const readsNeedToken = config.AUTH === 'enabled' && config.AUTH_READS === 'token';
@@ -93,7 +92,7 @@ export async function startDataService(config: DataConfig, logger = createLogger
     tracing,
     // The lane answers public reads only: with AUTH_READS=token every read goes through the app's
     // authentication, so one code path decides who may read.
-    ...(!readsNeedToken && { fastPath: createReadLane({ lookup, logger, metrics, tracing }) }),
+    ...(!readsNeedToken && { readLane: createReadLane({ lookup, logger, metrics, tracing }) }),
     config,
     logger,
     lifecycle,

@@ -32,7 +32,8 @@ interface Flight {
 /**
  * Cache-aside over two tiers: in-process LRU, then Redis, then PostgreSQL. Concurrent lookups of
  * one name share one flight (one Redis round trip, at most one query); an eviction detaches the
- * flight so later lookups start afresh and its result never lands in the local tier.
+ * flight so later lookups start afresh and its result never lands in the local tier (the Redis side
+ * of that race is in shared/src/cache-protocol.ts).
  */
 export function createUserLookup({ queries, redis, local, coherent, metrics }: UserLookupDeps) {
   const flights = new Map<string, Flight>();

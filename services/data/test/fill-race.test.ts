@@ -6,7 +6,7 @@ import { createSql } from '../../shared/src/db.ts';
 import { createLogger } from '../../shared/src/logger.ts';
 import { cacheMetrics, createMetrics } from '../../shared/src/metrics.ts';
 import { USERS_CHANNEL, type User } from '../../shared/src/user-schema.ts';
-import { dataEnv } from '../src/config.ts';
+import { dataEnv, type DataConfig } from '../src/config.ts';
 import { listenForChanges, type InvalidationListener } from '../src/invalidation.ts';
 import { createLocalCache, type LocalCache } from '../src/local-cache.ts';
 import { createRedis } from '../../shared/src/redis.ts';
@@ -19,7 +19,7 @@ import { testEnv, waitFor } from '../../../test/support/services.ts';
 
 const silent = createLogger('test', 'silent');
 let db: TestDatabase;
-let config: ReturnType<typeof dataEnv.parse>;
+let config: DataConfig;
 let sql: ReturnType<typeof createSql>;
 let redis: ReturnType<typeof createRedis>;
 let listener: InvalidationListener;
@@ -64,15 +64,16 @@ beforeAll(async () => {
   };
   local = createLocalCache({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20 })!;
   const redisCache = createRedisCache({ redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: 600, negativeTtlSeconds: 600, logger: silent, metrics: counters });
+  listener = listenForChanges((overrides) => createSql(config, 'fill-race-listener', overrides), USERS_CHANNEL, silent);
   lookup = createUserLookup({ queries: gated, redis: redisCache, local, coherent: () => listener.listening, metrics: counters });
-  listener = listenForChanges((overrides) => createSql(config, 'fill-race-listener', overrides), USERS_CHANNEL, {
+  listener.start({
     onChange: (name) => {
       lookup.invalidate(name);
       heard.push(name);
     },
     onLost: () => lookup.forgetAll(),
     onResumed: () => lookup.forgetAll(),
-  }, silent);
+  });
   await waitFor(() => listener.listening);
 });
 

@@ -27,14 +27,14 @@ describe('the LISTEN connection', () => {
     const listener = listenForChanges(
       (overrides) => createSql(config, 'invalidation-test', overrides),
       USERS_CHANNEL,
-      {
-        onChange: (name) => heard.push(name),
-        onLost: () => events.push('lost'),
-        onResumed: () => events.push('resumed'),
-      },
       createLogger('test', 'silent'),
       { heartbeatMs: 100, timeoutMs: 200 },
     );
+    listener.start({
+      onChange: (name) => heard.push(name),
+      onLost: () => events.push('lost'),
+      onResumed: () => events.push('resumed'),
+    });
     try {
       await waitFor(() => listener.listening);
 

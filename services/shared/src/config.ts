@@ -21,8 +21,7 @@ export const env = { port, listenPort, positiveInt, nonNegativeInt, flag };
  * PostgreSQL connections per pool when PG_POOL_MAX is unset: one per CPU this process may use
  * (Node reads the container's CPU quota), at least 2 and at most 10. postgres.js pipelines
  * queries on a connection, so a few connections carry many requests; more of them meant more
- * server processes on the same cores and fewer queries per write (uncached reads on 2 cores:
- * ~5,400/s with 10 connections, ~7,500/s with 2).
+ * server processes competing for the same cores, and fewer uncached reads per second, not more.
  */
 export const DEFAULT_PG_POOL_MAX = Math.min(10, Math.max(2, availableParallelism()));
 

@@ -49,8 +49,8 @@ export function createLogger(service: string, level: string, destination?: pino.
 }
 
 /**
- * stdout written in batches of about 4 KB instead of one write(2) per line (a twentieth of a cache
- * hit's CPU went to those writes). A quiet service still flushes every 250 ms, and pino flushes
+ * stdout written in batches of about 4 KB instead of one write(2) per line (a write per line was a
+ * noticeable share of a cache hit's CPU). A quiet service still flushes every 250 ms, and pino flushes
  * what is left when the process exits, on a signal or a crash; only a SIGKILL can lose a batch.
  */
 function batchedStdout(): pino.DestinationStream {

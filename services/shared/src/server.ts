@@ -1,12 +1,12 @@
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommonConfig } from './config.ts';
 import type { Lifecycle } from './health.ts';
 import type { Logger } from './logger.ts';
 import type { RequestListener, Tracing } from './tracing.ts';
 import type { Metrics } from './metrics.ts';
+import { shutdownSequence } from './shutdown.ts';
 
 type ServerConfig = Pick<
   CommonConfig,
@@ -20,9 +20,12 @@ export interface ServeOptions {
   lifecycle: Lifecycle;
   /** Closes pools and other clients once no request is left. */
   close: () => Promise<void>;
-  /** Answers a request before the app when it can (and returns true): data-service's cache hits. */
-  fastPath?: (req: IncomingMessage, res: ServerResponse) => boolean;
-  /** A span per request around both the fast path and the app. */
+  /**
+   * data-service's read lane (read-lane.ts): answers a request before the app when it can (and
+   * returns true), else the app answers.
+   */
+  readLane?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** A span per request around both the read lane and the app. */
   tracing?: Tracing | undefined;
   /** Served on METRICS_PORT when that is set (the app itself answers /metrics otherwise). */
   metrics: Metrics;
@@ -36,37 +39,22 @@ export interface RunningServer {
   stop: () => Promise<void>;
 }
 
+/**
+ * The API on node:http with @hono/node-server's listener for the app, behind the read lane and
+ * the request span when those are given; /metrics on its own port when METRICS_PORT is set.
+ */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const { logger, lifecycle } = options;
-  // SHUTDOWN_DELAY_MS: between failing readiness and closing the listener, so endpoints drop this
-  // pod first. SHUTDOWN_TIMEOUT_MS: bound on waiting for requests in flight.
-  const { PORT: port, SHUTDOWN_DELAY_MS: delayMs, SHUTDOWN_TIMEOUT_MS: timeoutMs } = options.config;
+  const { logger, lifecycle, readLane, tracing } = options;
   const serverOptions = httpServerOptions(options.config);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const { fastPath, tracing } = options;
-    const listener = (appListener: RequestListener): RequestListener => {
-      const first: RequestListener = fastPath
-        ? (req, res) => {
-            if (!fastPath(req, res)) appListener(req, res);
-          }
-        : appListener;
-      return tracing ? tracing.traceRequests(first) : first;
-    };
-    const created = serve(
-      {
-        fetch: options.fetch,
-        port,
-        serverOptions,
-        ...((fastPath || tracing) && {
-          createServer: ((serverOptions: object, appListener: RequestListener) =>
-            createServer(serverOptions, listener(appListener))) as typeof createServer,
-        }),
-      },
-      () => resolve(created as Server),
-    ) as Server;
-    created.once('error', reject);
-  });
+  const app = getRequestListener(options.fetch);
+  const first: RequestListener = readLane
+    ? (req, res) => {
+        if (!readLane(req, res)) void app(req, res);
+      }
+    : app;
+  const server = createServer(serverOptions, tracing ? tracing.traceRequests(first) : first);
   limitHeaders(server);
+  await listen(server, options.config.PORT);
   // With PORT=0 the OS picked the port.
   const boundPort = (server.address() as AddressInfo).port;
   logger.info({ port: boundPort }, 'listening');
@@ -74,38 +62,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metricsPort = metricsServer && (metricsServer.address() as AddressInfo).port;
   if (metricsServer) logger.info({ metricsPort }, 'metrics listening');
 
-  let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= shutdown());
-
-  async function shutdown(): Promise<void> {
-    lifecycle.shuttingDown = true;
-    logger.info({ delayMs }, 'shutting down: readiness now fails');
-    if (delayMs > 0) await sleep(delayMs);
-
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // close() stops accepting and drops idle keep-alive sockets once; sockets still busy become
-    // idle after their response, so keep sweeping until every connection is gone.
-    const sweeper = setInterval(() => server.closeIdleConnections(), 50);
-    const bound = new AbortController();
-    const timedOut = await Promise.race([
-      closed.then(() => false),
-      sleep(timeoutMs, true, { signal: bound.signal }).catch(() => false),
-    ]);
-    bound.abort();
-    clearInterval(sweeper);
-    if (timedOut) {
-      logger.warn({ timeoutMs }, 'requests still in flight at the shutdown bound; closing them');
-      server.closeAllConnections();
-    }
-    if (metricsServer) {
-      metricsServer.closeAllConnections();
-      await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
-    }
-    await options.close();
-    logger.info('stopped');
-  }
-
+  const stop = shutdownSequence({
+    server,
+    metricsServer,
+    lifecycle,
+    logger,
+    delayMs: options.config.SHUTDOWN_DELAY_MS,
+    timeoutMs: options.config.SHUTDOWN_TIMEOUT_MS,
+    close: options.close,
+  });
   return { port: boundPort, ...(metricsPort !== undefined && { metricsPort }), stop };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 /** The most headers a request may carry (node's default, 2000, serves no client of these APIs). */
@@ -153,27 +129,8 @@ async function startMetricsServer(port: number, serverOptions: ReturnType<typeof
     }
   });
   limitHeaders(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, () => resolve());
-  });
+  await listen(server, port);
   return server;
-}
-
-/** Runs the shutdown sequence on SIGTERM (Kubernetes) and SIGINT (Ctrl-C); node may be PID 1. */
-export function stopOnSignals(running: RunningServer, logger: Logger): void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'signal received');
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
 }
 
 /** For main modules: a service that cannot start (its port taken, say) exits 1 with one line. */

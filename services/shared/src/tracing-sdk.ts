@@ -36,7 +36,7 @@ import {
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
 import type { Logger } from './logger.ts';
-import type { CacheRedis } from './redis.ts';
+import type { CacheRedis } from './cache-protocol.ts';
 import type { PostgresServer, RequestListener, Tracing } from './tracing.ts';
 import { version } from './version.ts';
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CommonConfig } from './config.ts';
 import { addLogFields, type Logger } from './logger.ts';
-import type { CacheRedis } from './redis.ts';
+import type { CacheRedis } from './cache-protocol.ts';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -1,6 +1,6 @@
 // Which requests get an access line at info, and that every request is in the metric anyway.
 import { describe, expect, it } from 'vitest';
-import { requestRecorder, SLOW_REQUEST_SECONDS } from '../src/http.ts';
+import { requestRecorder, SLOW_REQUEST_SECONDS } from '../src/access-log.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { LogCapture } from '../../../test/support/services.ts';

@@ -1,6 +1,6 @@
 import type { Logger } from '../../shared/src/logger.ts';
 import type { EvictionMetrics } from '../../shared/src/metrics.ts';
-import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/redis.ts';
+import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/cache-protocol.ts';
 import type { UserStore } from './users.ts';
 
 /**

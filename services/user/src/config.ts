@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { authEnv, authRefinement } from '../../shared/src/auth-config.ts';
 import { commonEnv, env } from '../../shared/src/config.ts';
 
@@ -11,4 +12,4 @@ export const userEnv = commonEnv
   // Every write is authenticated: a key is needed unless AUTH=disabled.
   .superRefine(authRefinement(() => true));
 
-export type UserConfig = typeof userEnv._output;
+export type UserConfig = z.infer<typeof userEnv>;

@@ -1,5 +1,6 @@
 import { parseEnvOrExit } from '../../shared/src/config.ts';
-import { exitOnStartFailure, stopOnSignals } from '../../shared/src/server.ts';
+import { exitOnStartFailure } from '../../shared/src/server.ts';
+import { stopOnSignals } from '../../shared/src/shutdown.ts';
 import { userEnv } from './config.ts';
 import { startUserService } from './service.ts';
 

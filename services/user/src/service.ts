@@ -58,12 +58,7 @@ export async function startUserService(config: UserConfig, logger = createLogger
     config,
     logger,
     lifecycle,
-    close: async () => {
-      stopping.abort();
-      await migrated;
-      await Promise.all([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);
-      await tracing?.shutdown();
-    },
+    close: closeClients,
   });
 
   // Serve (liveness) first and migrate in the background: a pod that starts before PostgreSQL
@@ -78,6 +73,14 @@ export async function startUserService(config: UserConfig, logger = createLogger
     const added = await seedDemoUsers(sql).catch((error: unknown) => logger.error({ err: error }, 'seeding demo users failed'));
     if (typeof added === 'number') logger.info({ added }, 'demo users seeded');
   })();
+
+  /** Once no request is left: stop the migration, wait for it, then close the clients. */
+  async function closeClients(): Promise<void> {
+    stopping.abort();
+    await migrated;
+    await Promise.all([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);
+    await tracing?.shutdown();
+  }
 
   return { ...server, logger, migrated };
 }
