@@ -11,8 +11,6 @@ import type { Tracing } from './tracing.ts';
 import { utf8JsonBodies } from './utf8-body.ts';
 import { validationProblem } from './validation-problem.ts';
 
-// openapi.ts reads the limit from here; it lives in body-limit.ts.
-export { MAX_BODY_BYTES } from './body-limit.ts';
 
 export type AppEnv = { Variables: { requestId: string } };
 

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { MAX_BODY_BYTES, type AppEnv } from './http.ts';
+import { MAX_BODY_BYTES } from './body-limit.ts';
+import type { AppEnv } from './http.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 
 /** References to the reusable parts every service's document registers (see serveApiDescription). */
