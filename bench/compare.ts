@@ -11,7 +11,7 @@ import { createScratchBackends, type ScratchBackends } from '../scripts/scratch-
 import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { startOtlpSink } from './otlp-sink.ts';
-import { cores, killAll, rssMb, startServer, watchRss, type Server } from './processes.ts';
+import { cores, killAll, loadAverage, rssMb, type Server, startServer, watchRss } from './processes.ts';
 import { COMPARE_END, COMPARE_START } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
@@ -171,9 +171,6 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
-}
 
 try {
   await main();

@@ -4,15 +4,14 @@
 // and Redis prefix; waits until each is ready and has settled, reads VmRSS from /proc and the V8
 // heap from a probe loaded into the process, stops it, and writes the medians to bench/RESULTS.md
 // (its own section, which `npm run bench` keeps). Measures and reports; asserts nothing.
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createScratchBackends, type ScratchBackends } from '../scripts/scratch-backends.ts';
-import { cores, killAll, rssMb, startServer } from './processes.ts';
+import { cores, killAll, loadAverage, rssMb, startServer } from './processes.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { IDLE_RSS_END, IDLE_RSS_START } from './report.ts';
 
 const { values: options } = parseArgs({
@@ -125,9 +124,6 @@ function spliceIdleRss(existing: string, section: string): string {
   return `${existing.replace(/\n*$/, '')}\n\n${section}\n`;
 }
 
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
-}
 
 /** The probe writes the heap figures to stdout (the log file) when asked; the last such line wins. */
 async function readProbe(logFile: string): Promise<{ heapUsedMb: number; heapTotalMb: number }> {
@@ -139,13 +135,6 @@ async function readProbe(logFile: string): Promise<{ heapUsedMb: number; heapTot
   return { heapUsedMb: Number.NaN, heapTotalMb: Number.NaN };
 }
 
-async function freePort(): Promise<number> {
-  const listener = createServer().listen(0, '127.0.0.1');
-  await once(listener, 'listening');
-  const { port } = listener.address() as { port: number };
-  await new Promise((resolve) => listener.close(resolve));
-  return port;
-}
 
 try {
   await main();

@@ -146,3 +146,13 @@ export function parseResult<T>(output: Output, what: string): T {
   if (!line) throw new Error(`${what} printed no result (exit ${output.code}): ${output.stderr.trim().slice(-500)}`);
   return JSON.parse(line.slice('BENCH_RESULT '.length)) as T;
 }
+
+/** The 1-minute load average: other work on the machine shares the cores a run measures. */
+export function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
+}
+
+export function cpuModel(): string {
+  const match = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return match?.[1]?.trim() ?? 'unknown';
+}

@@ -5,15 +5,14 @@
 // service's RSS, Redis memory per cached user and the in-process tier against its bounds, into
 // the "Realistic workload" section of bench/RESULTS.md. Measures and reports; asserts nothing.
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createScratchBackends, type ScratchBackends } from '../scripts/scratch-backends.ts';
 import { migrateAndSeed, SEEDED_PREFIX } from './database.ts';
-import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
+import { cores, cpuModel, killAll, loadAverage, parseResult, pinned, pinning, rssMb, runCommand, type Server, startServer, watchRss } from './processes.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { signWriteToken } from './realistic/jwt.ts';
 import type { GeneratorConfig } from './realistic/load-generator.ts';
 import { keysUnder, usedMemory } from './realistic/redis-memory.ts';
@@ -155,22 +154,8 @@ async function main() {
 }
 
 /** A port nothing listens on now: fixed ports would collide with other benchmarks and tests. */
-async function freePort(): Promise<number> {
-  const listener = createServer().listen(0, '127.0.0.1');
-  await once(listener, 'listening');
-  const { port } = listener.address() as { port: number };
-  await new Promise((resolve) => listener.close(resolve));
-  return port;
-}
 
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
-}
 
-function cpuModel(): string {
-  const match = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-  return match?.[1]?.trim() ?? 'unknown';
-}
 
 async function cleanUp() {
   for (const server of servers) await server.stop().catch(() => {});

@@ -8,7 +8,7 @@ import { DEFAULT_PG_POOL_MAX } from '../services/shared/src/config.ts';
 import { createScratchBackends, pgEnv, type ScratchBackends } from '../scripts/scratch-backends.ts';
 import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX, seedMs } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
-import { cores, killAll, parseResult, pinned, pinning, rssMb, runCommand, startServer, watchRss, type Server } from './processes.ts';
+import { cores, cpuModel, killAll, loadAverage, parseResult, pinned, pinning, rssMb, runCommand, type Server, startServer, watchRss } from './processes.ts';
 import { keptRealistic } from './realistic/report.ts';
 import { CHART_MEMORY_END, CHART_MEMORY_START, COMPARE_END, COMPARE_START, IDLE_RSS_END, IDLE_RSS_START, renderReport, type Measured, type ServerFacts } from './report.ts';
 
@@ -171,15 +171,8 @@ function keptSection(startMarker: string, endMarker: string): string {
   return start >= 0 && end > start ? `\n${previous.slice(start, end + endMarker.length)}\n` : '';
 }
 
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
-}
 const loadAtStart = loadAverage();
 
-function cpuModel(): string {
-  const match = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-  return match?.[1]?.trim() ?? 'unknown';
-}
 
 async function cleanUp() {
   for (const server of servers) await server.stop().catch(() => {});

@@ -26,6 +26,7 @@ import { createTestDatabase, PG, type TestDatabase } from './support/postgres.ts
 import { LocalPrometheus, missingPrometheus, promtool, renderedRuleGroups, type RuleGroup, type Sample } from './support/prometheus.ts';
 import { postJson, startData, startUser, waitFor } from './support/services.ts';
 import { TcpProxy } from './support/tcp-proxy.ts';
+import { freePort } from '../scripts/free-port.ts';
 
 const NAMESPACE = 'obs-test';
 const SCRAPE_SECONDS = 1;
@@ -83,13 +84,6 @@ const helpers: Server[] = [];
 let evalTime = 0;
 let windowSeconds = 0;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  return port;
-}
 
 /** A scrape target answering text exposition made on each scrape. */
 async function exporter(body: () => Promise<string> | string): Promise<string> {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../services/shared/src/logger.ts';
 import { migrate } from '../services/user/src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
-import { freePort } from './support/ports.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { authHeader, TEST_JWT_SECRET, testEnv, waitFor } from './support/services.ts';
 
 const entry = { user: 'dist/services/user/src/main.js', data: 'dist/services/data/src/main.js' } as const;

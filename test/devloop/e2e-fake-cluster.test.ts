@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { V1Deployment, V1DeploymentStatus, V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeDeployment, type FakeKubeApi, type FakePod } from './support/fake-kube-api.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../scripts/free-port.ts';
 import { renderChart } from './support/render-chart.ts';
 import { repoRoot } from './support/repo.ts';
 import { startServices, type RunningServices } from './support/services.ts';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_NO_CLUSTER } from '../../e2e/exit-codes.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../scripts/free-port.ts';
 import { repoRoot } from './support/repo.ts';
 import { kubeconfigFor } from './support/kubeconfig.ts';
 

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createScratchBackends, type ScratchBackends } from '../../scripts/scratch-backends.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../scripts/free-port.ts';
 import { waitFor } from '../support/services.ts';
 import { repoRoot } from './support/repo.ts';
 import { stubs } from './support/stubs.ts';

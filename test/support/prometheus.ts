@@ -4,11 +4,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { find, render, type RenderOptions } from '../chart/support/helm.ts';
+import { freePort } from '../../scripts/free-port.ts';
 
 function onPath(command: string): boolean {
   return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
@@ -41,13 +41,6 @@ export interface RuleGroup {
   rules: { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string> }[];
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  return port;
-}
 
 export interface ScrapeTarget {
   /** host:port of the target's metrics endpoint. */

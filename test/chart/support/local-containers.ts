@@ -31,7 +31,7 @@ export function imageConfig(image: string): { cmd: string[]; env: Record<string,
   return { cmd: JSON.parse(cmd[1]!) as string[], env };
 }
 
-export { freePort } from '../../support/ports.ts';
+export { freePort } from '../../../scripts/free-port.ts';
 
 export type Runtime = 'docker' | 'node';
 

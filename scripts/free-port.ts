@@ -1,5 +1,6 @@
-// The suite's one way to get a TCP port nothing listens on. Files that run side by side keep to
-// ranges of their own (dev loop 18300-18399, chart contract its PORT_RANGE); others take any port.
+// The one way tests, scripts and the benchmark get a TCP port nothing listens on. Test files that
+// run side by side keep to ranges of their own (dev loop 18300-18399, chart contract its
+// PORT_RANGE); others take any port.
 import net from 'node:net';
 
 /** The first free port in [from, to] not in `taken` (and adds it there); with no range, any free port. */
