@@ -12,6 +12,7 @@ import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { cores, killAll, loadAverage, rssMb, type Server, startServer, watchRss } from './processes.ts';
+import { signWriteToken } from './realistic/jwt.ts';
 import { COMPARE_END, COMPARE_START } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
@@ -69,7 +70,7 @@ async function main() {
   const readSpans = sink.take().spans;
   let registered = 0;
   const writes = await interleaved(variants, 'user', 18420, (server, seconds) =>
-    measured(server, () => wrk(server.url, { mode: 'register', prefix: `reg-${runId}-${registered++}-` }, { connections: CONNECTIONS, seconds })),
+    measured(server, () => wrk(server.url, { mode: 'register', prefix: `reg-${runId}-${registered++}-`, token: signWriteToken(scratch!.env.JWT_SECRET!) }, { connections: CONNECTIONS, seconds })),
   );
   const writeSpans = sink.take().spans;
   await sink.close();

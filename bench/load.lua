@@ -1,7 +1,7 @@
 -- wrk script for every scenario of the benchmark; the runner passes the mode after `--`.
 --   cycle PREFIX FIRST COUNT   GET /user/PREFIX<n>, n going round FIRST..FIRST+COUNT-1 (a hot set)
 --   sequence PREFIX FIRST      GET /user/PREFIX<n>, n = FIRST, FIRST+1, ... (never repeats)
---   register PREFIX            POST /register with a new name each request
+--   register PREFIX TOKEN      POST /register with a new name each request, as a bearer of TOKEN
 -- done() prints one JSON line the runner parses; `issued` is how many names a thread used.
 
 local threads = {}
@@ -16,9 +16,10 @@ issued = 0
 function init(args)
   mode, prefix = args[1], args[2]
   first, count = tonumber(args[3] or "0"), tonumber(args[4] or "1")
+  if args[5] and args[5] ~= "" then registerHeaders["Authorization"] = "Bearer " .. args[5] end
 end
 
-local registerHeaders = { ["Content-Type"] = "application/json" }
+registerHeaders = { ["Content-Type"] = "application/json" }
 
 function request()
   local n = issued

@@ -20,7 +20,8 @@ export interface LoadResult {
 export type LoadMode =
   | { mode: 'cycle'; prefix: string; first: number; count: number }
   | { mode: 'sequence'; prefix: string; first: number }
-  | { mode: 'register'; prefix: string };
+  /** token: a bearer token with the users:write scope, as every write needs one. */
+  | { mode: 'register'; prefix: string; token: string };
 
 /** Installs wrk from Debian when it is missing and we may; returns its version line. */
 export function ensureWrk(): string {
@@ -36,7 +37,7 @@ export function ensureWrk(): string {
 }
 
 export async function wrk(url: string, load: LoadMode, { connections, seconds }: { connections: number; seconds: number }): Promise<LoadResult> {
-  const args = [load.mode, load.prefix, 'first' in load ? String(load.first) : '0', 'count' in load ? String(load.count) : '1'];
+  const args = [load.mode, load.prefix, 'first' in load ? String(load.first) : '0', 'count' in load ? String(load.count) : '1', 'token' in load ? load.token : ''];
   const [command, argv] = pinned(pinning.load, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, url, '--', ...args]);
   const output = await runCommand(command, argv, {}, (seconds + 30) * 1000);
   const raw = parseResult<{ requests: number; durationUs: number; p50Us: number; p99Us: number; non2xx: number; socketErrors: number; issued: number }>(output, 'wrk');

@@ -10,6 +10,7 @@ import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX, seedMs } from './database.ts
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, cpuModel, killAll, loadAverage, parseResult, pinned, pinning, rssMb, runCommand, type Server, startServer, watchRss } from './processes.ts';
 import { keptRealistic } from './realistic/report.ts';
+import { signWriteToken } from './realistic/jwt.ts';
 import { CHART_MEMORY_END, CHART_MEMORY_START, COMPARE_END, COMPARE_START, IDLE_RSS_END, IDLE_RSS_START, renderReport, type Measured, type ServerFacts } from './report.ts';
 
 const CONNECTIONS = 64;
@@ -126,7 +127,8 @@ async function main() {
   // user-service evicts written names from data-service's Redis keys, so it shares their prefix.
   const user = await start('user-service', 'dist/services/user/src/main.js', PORTS.user, { REDIS_KEY_PREFIX: dataPrefix, LOG_LEVEL: 'info' });
   await measureServer(user, async () => {
-    await load(user, 'register', { mode: 'register', prefix: `reg-${runId}-` }, { mode: 'register', prefix: `regwarm-${runId}-` });
+    const token = signWriteToken(scratch!.env.JWT_SECRET!);
+    await load(user, 'register', { mode: 'register', prefix: `reg-${runId}-`, token }, { mode: 'register', prefix: `regwarm-${runId}-`, token });
   });
   await stop(user);
 
