@@ -32,6 +32,17 @@ export interface ScratchBackends {
   dispose: () => Promise<void>;
 }
 
+/** Runs `use` on a connection of its own to the local Redis, closed afterwards. */
+export async function withRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({ ...REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** A PostgreSQL connection as the local superuser; `max: 1` unless told otherwise. */
 export function connect(database: string, max = 1): postgres.Sql {
   return postgres({ ...PG, database, max, onnotice: () => {} });
@@ -54,15 +65,6 @@ export async function createScratchBackends(label: string, keyPrefixFor: (databa
     await admin.end({ timeout: 5 });
   }
 
-  const withRedis = async <T>(use: (redis: Redis) => Promise<T>): Promise<T> => {
-    const redis = new Redis({ ...REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await redis.connect();
-      return await use(redis);
-    } finally {
-      redis.disconnect();
-    }
-  };
   const deleteKeys = (prefix = keyPrefix): Promise<number> => {
     if (!prefix.startsWith(keyPrefix)) throw new Error(`${prefix} is outside the scratch prefix ${keyPrefix}`);
     return withRedis((redis) => deleteKeysUnder(redis, prefix));
