@@ -156,3 +156,26 @@ export function cpuModel(): string {
   const match = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
   return match?.[1]?.trim() ?? 'unknown';
 }
+
+/**
+ * Runs a benchmark's `main` and then `cleanUp` exactly once, however the run ends: done, failed,
+ * Ctrl-C, SIGTERM, or stopped by the watchdog after `watchdogMs`. Exits the process with its code.
+ */
+export async function runBench(name: string, { main, cleanUp, watchdogMs, logDir }: { main: () => Promise<void>; cleanUp: () => Promise<void>; watchdogMs: number; logDir: string }): Promise<void> {
+  let cleaning: Promise<void> | undefined;
+  const finish = (code: number) => (cleaning ??= cleanUp().finally(() => process.exit(code)));
+  process.once('SIGINT', () => void finish(130));
+  process.once('SIGTERM', () => void finish(143));
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`${name} still running after ${Math.round(watchdogMs / 60_000)} minutes; stopping\n`);
+    void finish(1);
+  }, watchdogMs);
+  try {
+    await main();
+    clearTimeout(watchdog);
+    await finish(0);
+  } catch (error) {
+    process.stderr.write(`${name} failed: ${(error as Error).stack ?? error}\nserver logs: ${logDir}\n`);
+    await finish(1);
+  }
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createScratchBackends, type ScratchBackends } from '../scripts/scratch-backends.ts';
 import { migrateAndSeed, SEEDED_PREFIX } from './database.ts';
-import { cores, cpuModel, killAll, loadAverage, parseResult, pinned, pinning, rssMb, runCommand, type Server, startServer, watchRss } from './processes.ts';
+import { cores, cpuModel, killAll, loadAverage, parseResult, pinned, pinning, rssMb, runBench, runCommand, type Server, startServer, watchRss } from './processes.ts';
 import { freePort } from '../scripts/free-port.ts';
 import { signWriteToken } from './realistic/jwt.ts';
 import type { GeneratorConfig } from './realistic/load-generator.ts';
@@ -165,25 +165,6 @@ async function cleanUp() {
   }
 }
 
-let cleaning: Promise<void> | undefined;
-const finish = (code: number) => {
-  cleaning ??= cleanUp().finally(() => process.exit(code));
-  return cleaning;
-};
-process.once('SIGINT', () => void finish(130));
-process.once('SIGTERM', () => void finish(143));
 // Seeding 10,000,000 users takes minutes; the watchdog allows for it on top of the load itself.
 const watchdogMs = sizes.reduce((sum, users) => sum + 120_000 + users / 20 + (load.warmupSeconds + load.seconds) * 1000, 0);
-const watchdog = setTimeout(() => {
-  process.stderr.write(`realistic benchmark still running after ${Math.round(watchdogMs / 60_000)} minutes; stopping\n`);
-  void finish(1);
-}, watchdogMs);
-
-try {
-  await main();
-  clearTimeout(watchdog);
-  await finish(0);
-} catch (error) {
-  process.stderr.write(`realistic benchmark failed: ${(error as Error).stack ?? error}\nserver logs: ${logDir}\n`);
-  await finish(1);
-}
+await runBench('realistic benchmark', { main, cleanUp, watchdogMs, logDir });

@@ -8,7 +8,7 @@ import { DEFAULT_PG_POOL_MAX } from '../services/shared/src/config.ts';
 import { createScratchBackends, pgEnv, type ScratchBackends } from '../scripts/scratch-backends.ts';
 import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX, seedMs } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
-import { cores, cpuModel, killAll, loadAverage, parseResult, pinned, pinning, rssMb, runCommand, type Server, startServer, watchRss } from './processes.ts';
+import { cores, cpuModel, killAll, loadAverage, parseResult, pinned, pinning, rssMb, runBench, runCommand, type Server, startServer, watchRss } from './processes.ts';
 import { keptRealistic } from './realistic/report.ts';
 import { signWriteToken } from './realistic/jwt.ts';
 import { CHART_MEMORY_END, CHART_MEMORY_START, COMPARE_END, COMPARE_START, IDLE_RSS_END, IDLE_RSS_START, renderReport, type Measured, type ServerFacts } from './report.ts';
@@ -175,7 +175,6 @@ function keptSection(startMarker: string, endMarker: string): string {
 
 const loadAtStart = loadAverage();
 
-
 async function cleanUp() {
   for (const server of servers) await server.stop().catch(() => {});
   killAll();
@@ -184,23 +183,4 @@ async function cleanUp() {
     .catch((error: unknown) => process.stderr.write(`could not remove ${scratch?.database} and ${scratch?.keyPrefix}*: ${(error as Error).message}\n`));
 }
 
-let cleaning: Promise<void> | undefined;
-const finish = (code: number) => {
-  cleaning ??= cleanUp().finally(() => process.exit(code));
-  return cleaning;
-};
-process.once('SIGINT', () => void finish(130));
-process.once('SIGTERM', () => void finish(143));
-const watchdog = setTimeout(() => {
-  process.stderr.write(`benchmark still running after ${WATCHDOG_MS / 60_000} minutes; stopping\n`);
-  void finish(1);
-}, WATCHDOG_MS);
-
-try {
-  await main();
-  clearTimeout(watchdog);
-  await finish(0);
-} catch (error) {
-  process.stderr.write(`benchmark failed: ${(error as Error).stack ?? error}\nserver logs: ${logDir}\n`);
-  await finish(1);
-}
+await runBench('benchmark', { main, cleanUp, watchdogMs: WATCHDOG_MS, logDir });
