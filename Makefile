@@ -19,7 +19,7 @@ NPM          ?= npm
 # The k8s-dev scripts read the same settings.
 export RELEASE NAMESPACE TAG KIND_CLUSTER HELM
 
-.PHONY: help run test test-images deps dev deploy helm-test undeploy images load kind-up kind-down minikube-up port-forward e2e bench clean
+.PHONY: help run test test-images deps dev deploy helm-test undeploy images load kind-up kind-down minikube-up cluster-up cluster-down test-cluster port-forward e2e bench clean
 
 help: ## List the targets (the default)
 	@echo "Usage: make <target> [RELEASE=$(RELEASE)] [NAMESPACE=$(NAMESPACE)] [TAG=$(TAG)] [KIND_CLUSTER=$(KIND_CLUSTER)]"
@@ -70,6 +70,15 @@ kind-up: ## Create the kind cluster KIND_CLUSTER (if missing) and switch kubectl
 
 kind-down: ## Delete the kind cluster KIND_CLUSTER
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
+
+cluster-up: ## Build (first time) and start a real single-node Kubernetes here, kubectl context local-node (root, Linux)
+	k8s-dev/local-node/up.sh
+
+cluster-down: ## Stop the local node and remove everything it made (the build cache stays)
+	k8s-dev/local-node/down.sh
+
+test-cluster: ## Start the local node, prove it is a working cluster, tear it down and check nothing is left
+	$(NPM) run test:cluster
 
 minikube-up: ## Start minikube (2 CPUs, 4 GiB) and switch kubectl to it
 	k8s-dev/minikube-up.sh

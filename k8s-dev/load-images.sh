@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Loads the locally built images into the cluster of the current kubectl context, for `make deploy`
-# without a registry. (`skaffold dev` does this by itself.)
+# without a registry: kind, minikube, or the local node. (`skaffold dev` does this by itself.)
 set -euo pipefail
 
 tag="${TAG:-dev}"
@@ -21,7 +21,22 @@ load_into_kind() {
   return "$status"
 }
 
+# The local node's containerd imports an image archive straight into the namespace the kubelet uses.
+load_into_local_node() {
+  local image="$1" workdir status=0
+  source "$(dirname "${BASH_SOURCE[0]}")/local-node/config.sh"
+  workdir="$(mktemp -d)"
+  docker image save --output "$workdir/image.tar" "$image" &&
+    "$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCKET" --namespace k8s.io images import "$workdir/image.tar" >/dev/null ||
+    status=$?
+  rm -rf "$workdir"
+  return "$status"
+}
+
 case "$context" in
+  local-node)
+    for image in "${images[@]}"; do load_into_local_node "$image"; done
+    ;;
   kind-*)
     for image in "${images[@]}"; do load_into_kind "${context#kind-}" "$image"; done
     ;;
@@ -29,7 +44,7 @@ case "$context" in
     if command -v minikube >/dev/null && minikube status --profile "$context" >/dev/null 2>&1; then
       for image in "${images[@]}"; do minikube image load --profile "$context" "$image"; done
     else
-      echo "load-images: context \"$context\" is neither kind (kind-*) nor a running minikube profile; push the images to a registry the cluster pulls from" >&2
+      echo "load-images: context \"$context\" is neither kind (kind-*), the local node (local-node) nor a running minikube profile; push the images to a registry the cluster pulls from" >&2
       exit 1
     fi
     ;;
