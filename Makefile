@@ -19,7 +19,7 @@ NPM          ?= npm
 # The k8s-dev scripts read the same settings.
 export RELEASE NAMESPACE TAG KIND_CLUSTER HELM
 
-.PHONY: help run test test-images deps dev deploy helm-test undeploy images load kind-up kind-down minikube-up port-forward e2e bench clean
+.PHONY: help run test test-images standin-images test-standins deps dev deploy helm-test undeploy images load kind-up kind-down minikube-up port-forward e2e bench clean
 
 help: ## List the targets (the default)
 	@echo "Usage: make <target> [RELEASE=$(RELEASE)] [NAMESPACE=$(NAMESPACE)] [TAG=$(TAG)] [KIND_CLUSTER=$(KIND_CLUSTER)]"
@@ -37,6 +37,12 @@ test: ## Check the tools, start PostgreSQL and Redis if needed, then build, type
 
 test-images: ## Build both images and run them hardened against local PostgreSQL and Redis
 	$(NPM) run test:images
+
+standin-images: ## Build stand-ins for the Bitnami images (Debian packages) for a cluster without registry access, as archives for ctr
+	k8s-dev/standin-images/build.sh
+
+test-standins: ## Build the stand-in images and run them as the rendered StatefulSets do: probes, passwords, initdb, restarts
+	$(NPM) run test:standins
 
 deps: ## Fetch the pinned postgresql and redis subcharts (Chart.lock) into helm/charts/
 	$(HELM) dependency build helm
