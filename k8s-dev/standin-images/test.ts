@@ -180,6 +180,7 @@ async function startPod(workload: Workload, claimsDir: string, envOverride?: (en
   const podDir = join(scratch, `pod-${++podCount}`);
   const security = (container.securityContext ?? {}) as { runAsUser?: number; runAsGroup?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
   const fsGroup = template.spec.securityContext?.fsGroup;
+  const state = clusterState(workload.objects, { name: `${container.name}-0`, namespace: 'users' });
   const volumeDirs = new Map<string, string>();
   const memoryVolumes = new Set<string>();
   for (const volume of template.spec.volumes ?? []) {
@@ -190,7 +191,8 @@ async function startPod(workload: Workload, claimsDir: string, envOverride?: (en
       if (volume.emptyDir.medium === 'Memory') memoryVolumes.add(volume.name);
     } else if (volume.secret || volume.configMap) {
       const source = volume.secret ?? volume.configMap!;
-      const data = volume.secret ? secretData(workload.objects, volume.secret.secretName) : configMapData(workload.objects, volume.configMap!.name);
+      const data = volume.secret ? state.secrets.get(volume.secret.secretName) : state.configMaps.get(volume.configMap!.name);
+      if (!data) throw new Error(`volume ${volume.name}: its ${volume.secret ? 'Secret' : 'ConfigMap'} is not rendered`);
       const items = source.items ?? Object.keys(data).map((key) => ({ key, path: key }));
       for (const item of items) {
         const file = join(dir, item.path);
@@ -220,7 +222,7 @@ async function startPod(workload: Workload, claimsDir: string, envOverride?: (en
   if (security.readOnlyRootFilesystem) args.push('--read-only', ...(isPodman ? ['--read-only-tmpfs=false'] : []));
   if (security.allowPrivilegeEscalation === false) args.push('--security-opt', 'no-new-privileges');
   for (const capability of security.capabilities?.drop ?? []) args.push('--cap-drop', capability);
-  const env = containerEnv(container as Container, clusterState(workload.objects, { name: `${container.name}-0`, namespace: 'users' }));
+  const env = containerEnv(container as Container, state);
   for (const [key, value] of Object.entries(envOverride ? envOverride(env) : env)) args.push('--env', `${key}=${value}`);
   for (const mount of container.volumeMounts ?? []) {
     const source = volumeDirs.get(mount.name);
@@ -241,15 +243,6 @@ async function startPod(workload: Workload, claimsDir: string, envOverride?: (en
   await dockerCli(args);
   started.push(name);
   return name;
-}
-
-function secretData(objects: KubeObject[], name: string): Record<string, string> {
-  const secret = find(objects, 'Secret', name) as KubeObject & { data?: Record<string, string> };
-  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
-}
-
-function configMapData(objects: KubeObject[], name: string): Record<string, string> {
-  return ((find(objects, 'ConfigMap', name) as KubeObject & { data?: Record<string, string> }).data ?? {});
 }
 
 async function dockerCli(args: string[], timeoutMs = 120_000): Promise<string> {
