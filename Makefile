@@ -19,12 +19,12 @@ NPM          ?= npm
 # The k8s-dev scripts read the same settings.
 export RELEASE NAMESPACE TAG KIND_CLUSTER HELM
 
-.PHONY: help run test test-images deps dev deploy helm-test undeploy images load kind-up kind-down minikube-up cluster-up cluster-down test-cluster port-forward e2e bench clean
+.PHONY: help run test test-images standin-images test-standins deps dev deploy helm-test undeploy images load kind-up kind-down minikube-up cluster-up cluster-down test-cluster port-forward e2e bench clean
 
 help: ## List the targets (the default)
 	@echo "Usage: make <target> [RELEASE=$(RELEASE)] [NAMESPACE=$(NAMESPACE)] [TAG=$(TAG)] [KIND_CLUSTER=$(KIND_CLUSTER)]"
 	@echo
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 run: ## Run both services here on :USER_PORT (5000) and :DATA_PORT (5001) with demo users (starts PostgreSQL and Redis if needed)
 	scripts/run-local.sh
@@ -37,6 +37,12 @@ test: ## Check the tools, start PostgreSQL and Redis if needed, then build, type
 
 test-images: ## Build both images and run them hardened against local PostgreSQL and Redis
 	$(NPM) run test:images
+
+standin-images: ## Build stand-ins for the Bitnami images (Debian packages) for a cluster without registry access, as archives for ctr
+	DOCKER=$(DOCKER) k8s-dev/standin-images/build.sh
+
+test-standins: ## Build the stand-in images and run them as the rendered StatefulSets do: probes, passwords, initdb, restarts
+	DOCKER=$(DOCKER) $(NPM) run test:standins
 
 deps: ## Fetch the pinned postgresql and redis subcharts (Chart.lock) into helm/charts/
 	$(HELM) dependency build helm

@@ -1,4 +1,5 @@
-// The `docker` command line, run as a child process: the test drives the same CLI a person would.
+// The `docker` command line, run as a child process: the test drives the same CLI a person would
+// (`cli` names another one with the same command line, e.g. podman).
 import { spawn } from 'node:child_process';
 
 export interface CommandResult {
@@ -9,9 +10,15 @@ export interface CommandResult {
   timedOut: boolean;
 }
 
-export function docker(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+export interface DockerOptions {
+  cwd?: string;
+  timeoutMs?: number;
+  cli?: string;
+}
+
+export function docker(args: string[], options: DockerOptions = {}): Promise<CommandResult> {
   return new Promise((done, fail) => {
-    const child = spawn('docker', args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(options.cli ?? 'docker', args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -33,11 +40,11 @@ export function docker(args: string[], options: { cwd?: string; timeoutMs?: numb
 }
 
 /** Runs docker and returns stdout, or throws with the tail of its output. */
-export async function dockerOk(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function dockerOk(args: string[], options: DockerOptions = {}): Promise<string> {
   const result = await docker(args, options);
   if (result.code !== 0) {
     const why = result.timedOut ? 'timed out' : `exited ${result.code}`;
-    throw new Error(`docker ${args[0]} ${why}:\n${tail(result.stderr || result.stdout, 30)}`);
+    throw new Error(`${options.cli ?? 'docker'} ${args[0]} ${why}:\n${tail(result.stderr || result.stdout, 30)}`);
   }
   return result.stdout;
 }

@@ -102,6 +102,7 @@ describe('the targets run their tools with the settings given', () => {
     ['images', ['TAG=1.2.3'], ['docker build --file Dockerfile.user --tag user-service:1.2.3 .', 'docker build --file Dockerfile.data --tag data-service:1.2.3 .']],
     ['kind-down', ['KIND_CLUSTER=other'], ['kind delete cluster --name other']],
     ['e2e', [], ['npm run e2e']],
+    ['test-standins', [], ['npm run test:standins']],
     ['bench', [], ['npm run bench']],
   ])('%s %j runs %j', (target, settings, expected) => {
     const stub = stubs({ helm: helm4, skaffold: 'exit 0', docker: 'exit 0', kind: 'exit 0', npm: 'exit 0' });
