@@ -1,5 +1,6 @@
 // The built services as real processes: what an operator (or the kubelet) sees at start and stop.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import http from 'node:http';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -153,6 +154,26 @@ describe('SIGTERM', () => {
     const { code } = await running.exit;
     expect(code).toBe(0);
     expect(running.stdout()).toContain('"msg":"stopped"');
+  });
+
+  it.each(['user', 'data'] as const)('%s-service closes keep-alive connections after each answer once it is shutting down', async (service) => {
+    const running = await start(service, { SHUTDOWN_DELAY_MS: 2_000, SHUTDOWN_TIMEOUT_MS: 10_000 });
+    const agent = new http.Agent({ keepAlive: true });
+    const get = (path: string) =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        http.get(`${running.url}${path}`, { agent }, (res) => res.resume().on('end', () => resolve(res))).on('error', reject);
+      });
+    try {
+      expect((await get('/health')).headers.connection).toBe('keep-alive');
+      running.child.kill('SIGTERM');
+      await waitFor(async () => (await get('/health/ready')).statusCode === 503, 2_000);
+      const during = await get('/health');
+      expect(during.statusCode).toBe(200);
+      expect(during.headers.connection).toBe('close');
+      expect((await running.exit).code).toBe(0);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it.each(['user', 'data'] as const)(

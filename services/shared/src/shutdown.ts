@@ -29,6 +29,11 @@ export function shutdownSequence({ server, metricsServer, lifecycle, logger, del
 
   async function shutdown(): Promise<void> {
     lifecycle.shuttingDown = true;
+    // A client holding a keep-alive connection (through a ClusterIP, its connection stays pinned to
+    // this pod) would keep sending here, and a request racing the close of an idle socket fails
+    // with a reset. From now on every answer closes its connection, so the next request opens a
+    // new one, which reaches a pod that is still ready.
+    server.prependListener('request', (_request, response) => response.setHeader('connection', 'close'));
     logger.info({ delayMs }, 'shutting down: readiness now fails');
     if (delayMs > 0) await sleep(delayMs);
 
