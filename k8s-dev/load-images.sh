@@ -26,10 +26,14 @@ load_into_local_node() {
   local image="$1" workdir status=0
   source "$(dirname "${BASH_SOURCE[0]}")/local-node/config.sh"
   workdir="$(mktemp -d)"
-  docker image save --output "$workdir/image.tar" "$image" &&
-    "$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCKET" --namespace k8s.io images import "$workdir/image.tar" >/dev/null ||
-    status=$?
+  local ctr=("$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCKET" --namespace k8s.io)
+  docker image save --output "$workdir/image.tar" "$image" >/dev/null &&
+    "${ctr[@]}" images import "$workdir/image.tar" >/dev/null || status=$?
   rm -rf "$workdir"
+  # Podman names a local image localhost/NAME; the chart's NAME means docker.io/library/NAME.
+  if [ "$status" -eq 0 ] && "${ctr[@]}" images ls -q | grep -qx "localhost/$image"; then
+    "${ctr[@]}" images tag --force "localhost/$image" "docker.io/library/$image" >/dev/null || status=$?
+  fi
   return "$status"
 }
 
