@@ -1,7 +1,7 @@
 // Shared by the tests that run on the local node (k8s-dev/local-node): its settings as the scripts
 // see them, kubectl from its own build, and a snapshot of what the node may change on this machine.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
@@ -37,6 +37,16 @@ export function run(command: string, args: string[], options: { timeoutMs?: numb
     env: options.env ?? process.env,
     stdio: ['pipe', 'pipe', 'pipe'],
     maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** Like run, without blocking the event loop: for commands that run while the tests send traffic. */
+export function runAsync(command: string, args: string[], options: { timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd: root, encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')}: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
   });
 }
 

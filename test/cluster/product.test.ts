@@ -13,7 +13,7 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { obtainToken } from '../../e2e/auth.ts';
-import { cannotRun, eventually, kubectl, root, run, runScript, settings } from './local-node.ts';
+import { cannotRun, eventually, kubectl, kubectlPath, root, run, runAsync, runScript, settings } from './local-node.ts';
 import { externalPostgres, externalRedis, queryExternal, type ExternalServer } from './external-servers.ts';
 import { startTraffic } from './traffic.ts';
 
@@ -39,6 +39,10 @@ function chartDirectory(): { dir: string; cleanup: () => void } {
 }
 
 const helmRun = (args: string[], timeoutMs = 600_000) => run(helm, ['--kube-context', settings.KUBE_CONTEXT!, ...args], { timeoutMs });
+// While traffic runs, nothing may block the event loop, or the traffic stops with it.
+const helmAsync = (args: string[], timeoutMs = 600_000) => runAsync(helm, ['--kube-context', settings.KUBE_CONTEXT!, ...args], { timeoutMs });
+const kubectlAsync = (args: string[], timeoutMs = 200_000) => runAsync(kubectlPath, ['--context', settings.KUBE_CONTEXT!, ...args], { timeoutMs });
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function deploymentImages(): string[] {
   return kubectl(['get', 'deployments', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'jsonpath={range .items[*]}{.spec.template.spec.containers[0].image}{"\\n"}{end}']).trim().split('\n').sort();
@@ -57,6 +61,9 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
   let redis: ExternalServer;
   let chart: { dir: string; cleanup: () => void };
   let token: string | undefined;
+  let kubeConfig: KubeConfig;
+  // A token of ten minutes, signed anew for each test that writes.
+  const freshToken = async () => (token = (await obtainToken(kubeConfig, 'default', release, {})).token);
   let values: string[];
 
   beforeAll(async () => {
@@ -111,10 +118,9 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
     expect(count).toBe(distinct);
     const tested = helmRun(['test', release, '--logs'], 300_000);
     expect(tested).toMatch(/Phase:\s+Succeeded/);
-    const kubeConfig = new KubeConfig();
+    kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
     kubeConfig.setCurrentContext(settings.KUBE_CONTEXT!);
-    token = (await obtainToken(kubeConfig, 'default', release, {})).token;
   }, 900_000);
 
   it('passes npm run e2e (port-forward to both services, the user flow)', () => {
@@ -124,11 +130,12 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
 
   it('upgrades to a new image tag and a changed config value under load with no failed request and no acknowledged write lost; generated secrets stay', async () => {
     const auth = secretData(`${release}-auth`);
+    await freshToken();
     const traffic = startTraffic({ userUrl: clusterUrl('user-service'), dataUrl: clusterUrl('data-service'), token, prefix: 'upgrade' });
     const started = performance.now();
-    helmRun(['upgrade', release, chart.dir, ...values, '--set', 'userService.image.tag=cluster-2,dataService.image.tag=cluster-2,config.logLevel=debug', '--wait', '--timeout', '10m']);
+    await helmAsync(['upgrade', release, chart.dir, ...values, '--set', 'userService.image.tag=cluster-2,dataService.image.tag=cluster-2,config.logLevel=debug', '--wait', '--timeout', '10m']);
     figures.upgradeRolloutSeconds = seconds(started);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await pause(3000);
     const result = await traffic.stop();
     figures.upgrade = { requests: result.requests, failed: result.failures.length };
     expect(result.failures).toEqual([]);
@@ -139,11 +146,12 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
   }, 900_000);
 
   it('rolls back under load the same way', async () => {
+    await freshToken();
     const traffic = startTraffic({ userUrl: clusterUrl('user-service'), dataUrl: clusterUrl('data-service'), token, prefix: 'rollback' });
     const started = performance.now();
-    helmRun(['rollback', release, '1', '--wait', '--timeout', '10m']);
+    await helmAsync(['rollback', release, '1', '--wait', '--timeout', '10m']);
     figures.rollbackSeconds = seconds(started);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await pause(3000);
     const result = await traffic.stop();
     figures.rollback = { requests: result.requests, failed: result.failures.length };
     expect(result.failures).toEqual([]);
@@ -153,13 +161,14 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
   }, 900_000);
 
   it('loses no request when a data-service pod is deleted under load', async () => {
+    await freshToken();
     const traffic = startTraffic({ userUrl: clusterUrl('user-service'), dataUrl: clusterUrl('data-service'), token, prefix: 'podloss' });
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await pause(2000);
     const pod = kubectl(['get', 'pods', '-l', `app.kubernetes.io/instance=${release},app.kubernetes.io/component=data-service`, '-o', 'jsonpath={.items[0].metadata.name}']).trim();
     expect(pod).not.toBe('');
     const started = performance.now();
-    kubectl(['delete', 'pod', pod, '--wait=true'], { timeoutMs: 120_000 });
-    kubectl(['rollout', 'status', `deployment/${release}-data-service`, '--timeout=180s'], { timeoutMs: 200_000 });
+    await kubectlAsync(['delete', 'pod', pod, '--wait=true']);
+    await kubectlAsync(['rollout', 'status', `deployment/${release}-data-service`, '--timeout=180s']);
     figures.dataPodReplacedSeconds = seconds(started);
     const result = await traffic.stop();
     figures.dataPodLoss = { requests: result.requests, failed: result.failures.length };
@@ -167,12 +176,13 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
   }, 300_000);
 
   it('keeps reads answering from PostgreSQL while Redis is away', async () => {
+    await freshToken();
     const traffic = startTraffic({ userUrl: clusterUrl('user-service'), dataUrl: clusterUrl('data-service'), token, prefix: 'redisloss' });
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await pause(2000);
     await redis.stop();
-    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    await pause(15_000);
     await redis.start();
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await pause(5000);
     const result = await traffic.stop();
     figures.redisLoss = { requests: result.requests, failed: result.failures.length, downSeconds: 15 };
     expect(result.failures).toEqual([]);
@@ -183,11 +193,12 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
   it('turns readiness red and answers writes 503 with Retry-After while PostgreSQL is away, and recovers', async () => {
     const pod = kubectl(['get', 'pods', '-l', `app.kubernetes.io/instance=${release},app.kubernetes.io/component=user-service`, '-o', 'jsonpath={.items[0].metadata.name} {.items[0].status.podIP}']).trim();
     const [podName, podIp] = pod.split(' ');
+    await freshToken();
     const traffic = startTraffic({ userUrl: clusterUrl('user-service'), dataUrl: clusterUrl('data-service'), token, prefix: 'pgloss', acceptRefusals: true });
     await postgres.stop();
     const stopped = performance.now();
     try {
-      await eventually('user-service reports not ready', 90_000, () => expect(kubectl(['get', 'pod', podName!, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).toBe('False'));
+      await eventually('user-service reports not ready', 90_000, async () => expect(await kubectlAsync(['get', 'pod', podName!, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).toBe('False'));
       figures.readinessRedSeconds = seconds(stopped);
       // Straight to the pod: with no ready pod the Service has no endpoint to answer at all.
       const write = await fetch(`http://${podIp}:8080/register`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ name: 'pgloss-direct', info: 'x' }), signal: AbortSignal.timeout(15_000) });
@@ -198,9 +209,9 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
       await postgres.start();
     }
     const restarted = performance.now();
-    await eventually('user-service is ready again', 120_000, () => expect(kubectl(['get', 'pod', podName!, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).toBe('True'));
+    await eventually('user-service is ready again', 120_000, async () => expect(await kubectlAsync(['get', 'pod', podName!, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).toBe('True'));
     figures.recoveredSeconds = seconds(restarted);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await pause(3000);
     const result = await traffic.stop();
     figures.postgresLoss = { requests: result.requests, refused: result.refused.length, failedWithoutAnswer: result.failures.length };
     const stored = new Set(queryExternal(postgres, "select name from users where name like 'pgloss-%'").split('\n'));
