@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { MAX_BODY_BYTES, type AppEnv, PROBLEM_CONTENT_TYPE } from '../http/index.ts';
+import { MAX_BODY_BYTES, MAX_HEADER_BYTES, type AppEnv, PROBLEM_CONTENT_TYPE } from '../http/index.ts';
 
 /** References to the reusable parts every service's document registers (see serveApiDescription). */
 export const ref = {
@@ -122,10 +122,13 @@ function swaggerUiDist(): string {
  *   explicit "public", which Redocly's `security-defined` rule asks for when the document has no
  *   top-level `security`;
  * - any request can end in a 500 problem (the error handler);
- * - a body over the limit is refused with 413 on every method that may carry one.
- * A known path asked with a method it has no operation for answers 405 with `Allow` (http/errors.ts);
+ * - a body over the limit is refused with 413 on every method that may carry one;
+ * - a request line and headers over the limit are refused with 431 (answered for node:http's
+ *   parser in http/client-errors.ts, before any route is known, in the same problem+json shape).
+ * A known path asked with a method it has no operation for answers 405 with `Allow` (http/errors.ts),
+ * and a request node:http cannot parse or that arrives too slowly 400 or 408 (http/client-errors.ts);
  * OpenAPI can hang a response only on an operation, so that is said in `info.description`
- * instead, and test/hardening.test.ts proves it.
+ * instead, and test/problem-shape.test.ts proves it.
  */
 function describeApi(app: OpenAPIHono<AppEnv>, { title, version, description }: ApiInfo): Document {
   const document = app.getOpenAPI31Document({
@@ -153,6 +156,7 @@ function describeApi(app: OpenAPIHono<AppEnv>, { title, version, description }: 
       operation.security ??= [];
       operation.parameters = [{ $ref: '#/components/parameters/RequestId' }, ...(operation.parameters ?? [])];
       if (write) operation.responses['413'] ??= shared('TooLarge', `Body larger than ${MAX_BODY_BYTES / 1024} KiB`);
+      operation.responses['431'] ??= shared('HeadersTooLarge', `Request line and headers larger than ${MAX_HEADER_BYTES / 1024} KiB together`);
       operation.responses['500'] ??= shared('InternalError', 'Unexpected error; the log line with this request id says more');
       for (const [status, response] of Object.entries(operation.responses)) {
         if (REFUSAL_STATUSES.has(status)) challenged = true;
@@ -161,7 +165,7 @@ function describeApi(app: OpenAPIHono<AppEnv>, { title, version, description }: 
       }
     }
   }
-  // The shared responses (413 and 500, made by `shared` above) are errors, whatever the method.
+  // The shared responses (413, 431 and 500, made by `shared` above) are errors, whatever the method.
   for (const response of Object.values(responses)) {
     if ('$ref' in response) continue;
     response.headers = declaredHeaders('500', true, response.headers);
@@ -177,7 +181,9 @@ function describeApi(app: OpenAPIHono<AppEnv>, { title, version, description }: 
 }
 
 const METHOD_NOT_ALLOWED =
-  'A path listed here, asked with a method it has no operation for, answers 405 (problem+json) with `Allow` naming the methods it has.';
+  'A path listed here, asked with a method it has no operation for, answers 405 (problem+json) with `Allow` naming the methods it has. ' +
+  'A request that is not valid HTTP/1.1 answers 400, and one whose headers or body do not arrive within the server\'s timeouts 408, ' +
+  'both problem+json with the headers of every error and then the connection closes.';
 
 type Headers = NonNullable<Exclude<NonNullable<Operation['responses']>[string], { $ref: string }>['headers']>;
 

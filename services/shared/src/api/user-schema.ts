@@ -47,9 +47,9 @@ export const Problem = z
     type: z.string(),
     title: z.string(),
     status: z.number().int(),
-    detail: z.string().optional(),
-    instance: z.string().optional(),
-    requestId: z.string().optional(),
+    detail: z.string(),
+    instance: z.string().optional().openapi({ description: 'The request path; absent only when the request was refused before its path could be read' }),
+    requestId: z.string().openapi({ description: 'The X-Request-Id of the answer' }),
     errors: z
       .array(
         z.object({
@@ -59,7 +59,7 @@ export const Problem = z
         }),
       )
       .optional()
-      .openapi({ description: 'For invalid input: each invalid part of the request' }),
+      .openapi({ description: 'Each invalid part of the request: on every 400, and on 413, 415 and 431' }),
   })
   .openapi('Problem', { description: 'RFC 9457 problem details' });
 

@@ -5,7 +5,12 @@ import { problem } from './problem.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const tooLarge = (c: Context) => problem(c, { status: 413, detail: `request body is larger than ${MAX_BODY_BYTES} bytes` });
+const tooLarge = (c: Context) =>
+  problem(c, {
+    status: 413,
+    detail: `request body is larger than ${MAX_BODY_BYTES} bytes`,
+    errors: [{ in: 'body', message: `is larger than ${MAX_BODY_BYTES} bytes` }],
+  });
 
 /** Refuses a request body over MAX_BODY_BYTES with 413. */
 export function bodyLimit(): MiddlewareHandler {

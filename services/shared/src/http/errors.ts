@@ -19,7 +19,17 @@ export const NO_STORE_HEADERS = { 'cache-control': 'no-store', 'x-content-type-o
 export function problemForError(error: unknown, log: Logger): Problem {
   if (error instanceof ProblemError) return error.problem;
   // The validator's 415 says only "Unsupported Media Type", which the title already says.
-  if (error instanceof HTTPException && error.status === 415) return { status: 415, detail: 'the body must be JSON, sent with Content-Type: application/json' };
+  if (error instanceof HTTPException && error.status === 415) {
+    return {
+      status: 415,
+      detail: 'the body must be JSON, sent with Content-Type: application/json',
+      errors: [{ in: 'header', field: 'content-type', message: 'must be application/json' }],
+    };
+  }
+  // The validator's only 400 of its own: a body that does not parse as JSON.
+  if (error instanceof HTTPException && error.status === 400) {
+    return { status: 400, detail: 'the request body is not valid JSON', errors: [{ in: 'body', message: 'is not valid JSON' }] };
+  }
   if (error instanceof HTTPException) return { status: error.status as ContentfulStatusCode, detail: error.message || undefined };
   if (isDatabaseUnavailable(error)) {
     log.warn({ err: error }, 'database unavailable');

@@ -7,3 +7,4 @@ export * from './utf8-body.ts';
 export * from './problem.ts';
 export * from './validation-problem.ts';
 export * from './errors.ts';
+export * from './client-errors.ts';

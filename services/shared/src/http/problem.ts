@@ -9,7 +9,10 @@ export interface FieldError {
   message: string;
 }
 
-/** RFC 9457 problem details. `errors` lists field-level validation failures. */
+/**
+ * RFC 9457 problem details. `errors` lists each invalid part of the request: every 400 has it, and
+ * so do the other refusals of a request's form (413, 415, 431).
+ */
 export interface Problem {
   type?: string;
   title?: string;
@@ -26,15 +29,21 @@ export function problem(c: Context, details: Problem): Response {
   return c.body(body, details.status, { 'content-type': PROBLEM_CONTENT_TYPE, ...details.headers });
 }
 
-/** The problem document for a request path; also used by code that answers before the app. */
-export function problemBody({ status, title, detail, type, errors }: Problem, instance: string, requestId: string | undefined): string {
+/** Every 400 says the same: the request is invalid, and `errors` lists where. */
+export const INVALID_REQUEST = 'Invalid request';
+
+/**
+ * The problem document for a request path; also used by code that answers before the app. The
+ * instance is absent only when node:http refused a request before its path could be read.
+ */
+export function problemBody({ status, title, detail, type, errors }: Problem, instance: string | undefined, requestId: string | undefined): string {
   const body: Record<string, unknown> = {
     type: type ?? 'about:blank',
-    title: title ?? STATUS_CODES[status] ?? 'Error',
+    title: title ?? (status === 400 ? INVALID_REQUEST : STATUS_CODES[status]) ?? 'Error',
     status,
   };
-  if (detail) body.detail = detail;
-  body.instance = instance;
+  body.detail = detail || body.title;
+  if (instance !== undefined) body.instance = instance;
   if (errors?.length) body.errors = errors;
   if (requestId) body.requestId = requestId;
   return JSON.stringify(body);

@@ -13,7 +13,7 @@ export function utf8JsonBodies(): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD' || !JSON_CONTENT_TYPE.test(c.req.header('content-type') ?? '')) return next();
     if (!isUtf8(await c.req.arrayBuffer())) {
-      return problem(c, { status: 400, title: 'Invalid request', detail: 'the request body is not valid UTF-8', errors: [{ in: 'body', message: 'is not valid UTF-8' }] });
+      return problem(c, { status: 400, detail: 'the request body is not valid UTF-8', errors: [{ in: 'body', message: 'is not valid UTF-8' }] });
     }
     return next();
   };

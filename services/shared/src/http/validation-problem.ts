@@ -1,5 +1,5 @@
 import type { z } from '@hono/zod-openapi';
-import type { FieldError, Problem } from './problem.ts';
+import { INVALID_REQUEST, type FieldError, type Problem } from './problem.ts';
 
 /** Where a request's invalid part was: the names clients know, not the validator's targets. */
 const LOCATION = { json: 'body', query: 'query', param: 'path', header: 'header', form: 'body', cookie: 'cookie' } as const;
@@ -27,7 +27,7 @@ export function validationProblem({ error, target, data }: FailedValidation): Pr
   const errors = error.issues.flatMap((issue) => fieldErrors(issue, where, data));
   return {
     status: 400,
-    title: 'Invalid request',
+    title: INVALID_REQUEST,
     detail: errors.map((e) => (e.field === undefined ? `the ${e.in} ${e.message}` : `${e.field}: ${e.message}`)).join('; '),
     errors,
   };

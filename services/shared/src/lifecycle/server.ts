@@ -2,6 +2,15 @@ import { getRequestListener } from '@hono/node-server';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CommonConfig } from '../config/index.ts';
+import {
+  answerClientErrors,
+  MAX_HEADER_BYTES,
+  NO_STORE_HEADERS,
+  PROBLEM_CONTENT_TYPE,
+  problemBody,
+  requestIdFrom,
+  type Problem,
+} from '../http/index.ts';
 import type { Lifecycle } from './health.ts';
 import type { Logger, RequestListener, Tracing, Metrics } from '../observability/index.ts';
 import { shutdownSequence } from './shutdown.ts';
@@ -52,11 +61,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     : app;
   const server = createServer(serverOptions, tracing ? tracing.traceRequests(first) : first);
   limitHeaders(server);
+  server.on('clientError', answerClientErrors(logger));
   await listen(server, options.config.PORT);
   // With PORT=0 the OS picked the port.
   const boundPort = (server.address() as AddressInfo).port;
   logger.info({ port: boundPort }, 'listening');
-  const metricsServer = options.config.METRICS_PORT === undefined ? undefined : await startMetricsServer(options.config.METRICS_PORT, serverOptions, options.metrics);
+  const metricsServer = options.config.METRICS_PORT === undefined ? undefined : await startMetricsServer(options.config.METRICS_PORT, serverOptions, options.metrics, logger);
   const metricsPort = metricsServer && (metricsServer.address() as AddressInfo).port;
   if (metricsServer) logger.info({ metricsPort }, 'metrics listening');
 
@@ -84,8 +94,6 @@ function listen(server: Server, port: number): Promise<void> {
 
 /** The most headers a request may carry (node's default, 2000, serves no client of these APIs). */
 const MAX_HEADERS_COUNT = 100;
-/** Bytes of all request headers together (node's default, stated so it cannot drift). */
-const MAX_HEADER_BYTES = 16 * 1024;
 
 /**
  * node:http bounds against slow or endless clients: all headers within HTTP_HEADERS_TIMEOUT_MS,
@@ -111,22 +119,34 @@ function limitHeaders(server: Server): void {
  * GET /metrics on its own port, so the API port (the one an Ingress exposes) never serves it and
  * a NetworkPolicy can admit only the monitoring namespace here. Plain node:http: nothing else lives here.
  */
-async function startMetricsServer(port: number, serverOptions: ReturnType<typeof httpServerOptions>, metrics: Metrics): Promise<Server> {
+async function startMetricsServer(
+  port: number,
+  serverOptions: ReturnType<typeof httpServerOptions>,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<Server> {
   const server = createServer(serverOptions, (req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    const headers = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
+    const path = (req.url ?? '').split('?')[0]!;
+    // Refusals in the API's problem+json shape: whoever reaches this port by mistake learns why.
+    const refuse = (problem: Problem) => {
+      const requestId = requestIdFrom(req.headers['x-request-id']);
+      const body = problemBody(problem, path, requestId);
+      res.writeHead(problem.status, { ...NO_STORE_HEADERS, 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId, ...problem.headers });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
     if (path !== '/metrics') {
-      res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end('only /metrics is served on this port\n');
+      refuse({ status: 404, detail: 'only /metrics is served on this port' });
     } else if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { ...headers, allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      refuse({ status: 405, detail: `${req.method} is not allowed on /metrics; use GET, HEAD`, headers: { allow: 'GET, HEAD' } });
     } else {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
-        () => res.writeHead(500, { ...headers, 'content-type': 'text/plain' }).end('metrics unavailable\n'),
+        () => refuse({ status: 500, detail: 'metrics unavailable' }),
       );
     }
   });
   limitHeaders(server);
+  server.on('clientError', answerClientErrors(logger));
   await listen(server, port);
   return server;
 }
