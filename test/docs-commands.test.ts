@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
-import { startData, startUser, testToken } from './support/services.ts';
+import { startData, startUser, testToken, waitFor } from './support/services.ts';
 
 const root = join(import.meta.dirname, '..');
 const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
@@ -108,6 +108,9 @@ describe('walkthroughs, run against both services', () => {
     user = await startUser(db.name, { SEED_DEMO_USERS: 'true' });
     await user.migrated;
     data = await startData(db.name);
+    // Ready once its LISTEN connection is up: until then it bypasses its caches, as a reader of
+    // the walkthrough who waits for `make run` never sees.
+    await waitFor(async () => (await fetch(`${data.url}/health/ready`)).status === 200, 15_000);
   });
   afterAll(async () => {
     await Promise.all([user?.stop(), data?.stop()]);
