@@ -1,4 +1,4 @@
-# The developer loop. `make` lists the targets; see the README's Kubernetes quick start.
+# The developer loop. `make` lists the targets; see docs/kubernetes.md.
 # Tools are found on PATH; override any of them, e.g. `make deploy HELM=/opt/helm4/helm`.
 
 SHELL := bash

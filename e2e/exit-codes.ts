@@ -1,4 +1,4 @@
-// Exit codes of `npm run e2e`, documented in the README, so CI can tell "no cluster here" from "broken".
+// Exit codes of `npm run e2e`, documented in docs/kubernetes.md, so CI can tell "no cluster here" from "broken".
 
 /** Both services rolled out and the user flow passed. */
 export const EXIT_PASSED = 0;

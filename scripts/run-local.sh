@@ -36,7 +36,7 @@ export JWT_SECRET="${JWT_SECRET:-$("$node" -e "process.stdout.write(require('nod
 token=$("$node" dist/services/user/src/token-cli.js --scope "users:write users:read" --ttl 12h --sub developer)
 cat <<EOT
 
-  Development token (users:write users:read, valid 12 hours), for the README's curl lines:
+  Development token (users:write users:read, valid 12 hours), for the README's curl lines (in another terminal):
 
     export TOKEN=$token
 

@@ -1,5 +1,5 @@
 {{/*
-Authentication of the services (see auth-secret.yaml and the README's "Security" section).
+Authentication of the services (see auth-secret.yaml and docs/operations.md, "Auth").
 Three ways: the chart's own signing key (default), an operator's Secret (auth.existingSecret), or an
 identity provider's keys (auth.jwksUrl). The signing key reaches pods only by secretKeyRef.
 */}}

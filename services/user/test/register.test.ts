@@ -113,10 +113,16 @@ describe('POST /register', () => {
     expect(res.status).toBe(415);
   });
 
-  it('rejects malformed JSON with 400', async () => {
+  it('rejects malformed JSON with 400, like any other invalid input, storing nothing', async () => {
+    const before = await countUsers();
     const res = await fetch(`${service.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json', ...(await authHeader()) }, body: '{"name": "x",' });
     expect(res.status).toBe(400);
-    expect((await res.json() as any).detail).toMatch(/malformed json/i);
+    expect(await res.json() as any).toMatchObject({
+      title: 'Invalid request',
+      detail: 'the request body is not valid JSON',
+      errors: [{ in: 'body', message: 'is not valid JSON' }],
+    });
+    expect(await countUsers()).toBe(before);
   });
 
   it('rejects a body over 64 KiB with 413, storing nothing', async () => {
