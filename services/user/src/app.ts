@@ -20,6 +20,7 @@ import {
   UserName,
 } from '../../shared/src/user-schema.ts';
 import { version } from '../../shared/src/version.ts';
+import { requestTraceContext } from './trace-context.ts';
 import type { UserStore } from './users.ts';
 
 export const SERVICE = 'user-service';
@@ -123,21 +124,21 @@ export function createUserApp({ users, logger, metrics, lifecycle, readiness, tr
 
   app.openapi(register, async (c) => {
     const { name, info } = c.req.valid('json');
-    const user = await users.create(name, info);
+    const user = await users.create(name, info, requestTraceContext(c, tracing));
     if (!user) throw new ProblemError({ status: 409, detail: `a user named "${name}" already exists` });
     return c.json(user, 201, { location: `/user/${encodeURIComponent(user.name)}` });
   });
 
   app.openapi(update, async (c) => {
     const { name } = c.req.valid('param');
-    const user = await users.updateInfo(name, c.req.valid('json').info);
+    const user = await users.updateInfo(name, c.req.valid('json').info, requestTraceContext(c, tracing));
     if (!user) throw notFound(name);
     return c.json(user, 200);
   });
 
   app.openapi(remove, async (c) => {
     const { name } = c.req.valid('param');
-    if (!(await users.remove(name))) throw notFound(name);
+    if (!(await users.remove(name, requestTraceContext(c, tracing)))) throw notFound(name);
     return c.body(null, 204);
   });
 
