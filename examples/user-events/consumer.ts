@@ -10,7 +10,7 @@
 // drops anything older: applying an event twice, or late, changes nothing.
 import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
-import { decodeStreamEntry, MalformedEventError, type UserEvent } from '../../services/shared/src/user-events.ts';
+import { decodeStreamEntry, MalformedEventError, type UserEvent } from '../../services/shared/src/events/index.ts';
 
 export interface ConsumeOptions {
   redis: Redis;

@@ -2,7 +2,7 @@
 // stream holds every committed change exactly once, in commit order, and nothing else.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { UserEvent } from '../../services/shared/src/user-events.ts';
+import type { UserEvent } from '../../services/shared/src/events/index.ts';
 import { createUserDirectory } from '../../examples/user-events/consumer.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { deleteUser, patchJson, postJson, REDIS_PORT, startUser, waitFor } from '../support/services.ts';

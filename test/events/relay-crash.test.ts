@@ -3,7 +3,7 @@
 // stream is exactly the users table.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLogger } from '../../services/shared/src/logger.ts';
+import { createLogger } from '../../services/shared/src/observability/index.ts';
 import { migrate } from '../../services/user/src/migrate.ts';
 import { consumeUserEvents, createUserDirectory } from '../../examples/user-events/consumer.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';

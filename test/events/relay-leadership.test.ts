@@ -2,7 +2,7 @@
 // is killed the other takes the lock over and publishes on, without a gap.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLogger } from '../../services/shared/src/logger.ts';
+import { createLogger } from '../../services/shared/src/observability/index.ts';
 import { migrate } from '../../services/user/src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { postJson, REDIS_PORT, waitFor } from '../support/services.ts';

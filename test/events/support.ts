@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import { freePort } from '../../scripts/free-port.ts';
-import { decodeStreamEntry, type UserEvent } from '../../services/shared/src/user-events.ts';
+import { decodeStreamEntry, type UserEvent } from '../../services/shared/src/events/index.ts';
 import { testEnv, waitFor } from '../support/services.ts';
 
 const USER_ENTRY = 'dist/services/user/src/main.js';

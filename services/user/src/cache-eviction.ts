@@ -1,6 +1,5 @@
-import type { Logger } from '../../shared/src/logger.ts';
-import type { EvictionMetrics } from '../../shared/src/metrics.ts';
-import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/cache-protocol.ts';
+import type { Logger, EvictionMetrics } from '../../shared/src/observability/index.ts';
+import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/cache/index.ts';
 import type { UserStore } from './users.ts';
 
 /**

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { authEnv, authRefinement } from '../../shared/src/auth-config.ts';
-import { commonEnv, env } from '../../shared/src/config.ts';
-import { parseTtl } from '../../shared/src/token.ts';
+import { authEnv, authRefinement, parseTtl } from '../../shared/src/auth/index.ts';
+import { commonEnv, env } from '../../shared/src/config/index.ts';
 
 /** A duration such as 30m, 24h or 7d, in seconds. */
 const duration = z.string().transform((text, ctx) => {

@@ -4,8 +4,8 @@ export interface Migration {
   sql: string;
 }
 
-import { USERS_CHANNEL } from '../../shared/src/user-schema.ts';
-import { USER_EVENTS_CHANNEL } from '../../shared/src/user-events.ts';
+import { USERS_CHANNEL } from '../../shared/src/api/index.ts';
+import { USER_EVENTS_CHANNEL } from '../../shared/src/events/index.ts';
 
 /**
  * Taken by every outbox insert until its commit: ids then increase in commit order, so the relay

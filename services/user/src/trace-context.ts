@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import { TRACEPARENT_PATTERN } from '../../shared/src/user-events.ts';
-import type { Tracing } from '../../shared/src/tracing.ts';
+import { TRACEPARENT_PATTERN } from '../../shared/src/events/index.ts';
+import type { Tracing } from '../../shared/src/observability/index.ts';
 
 /** The W3C trace context a write's event carries, so a consumer's work continues the request's trace. */
 export interface TraceContext {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '../../shared/src/config.ts';
-import { decodeStreamEntry, type UserEvent } from '../../shared/src/user-events.ts';
+import { parseEnv } from '../../shared/src/config/index.ts';
+import { decodeStreamEntry, type UserEvent } from '../../shared/src/events/index.ts';
 import { userEnv } from '../src/config.ts';
 import { prunePublished } from '../src/events/outbox.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';

@@ -5,8 +5,8 @@
 import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { commonEnv, env, parseEnvOrExit } from '../../../shared/src/config.ts';
-import { createRedis } from '../../../shared/src/redis.ts';
+import { commonEnv, env, parseEnvOrExit } from '../../../shared/src/config/index.ts';
+import { createRedis } from '../../../shared/src/storage/index.ts';
 
 const USAGE = 'usage: npm run events -- [--follow] [--count 10] [--from <stream id>, 0 for all the stream holds]';
 

@@ -1,5 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
-import type { Metrics } from '../../../shared/src/metrics.ts';
+import type { Metrics } from '../../../shared/src/observability/index.ts';
 
 /** The outbox relay's metrics; every replica reports them, the leader and those standing by. */
 export function relayMetrics(metrics: Metrics) {

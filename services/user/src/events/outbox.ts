@@ -1,7 +1,7 @@
 // The relay's queries on the outbox (user_events, see migration 0003_user_events). All run on the
 // relay's own connection, the one that holds the leadership lock.
-import type { Sql } from '../../../shared/src/db.ts';
-import type { UserEvent, UserEventType } from '../../../shared/src/user-events.ts';
+import type { Sql } from '../../../shared/src/storage/index.ts';
+import type { UserEvent, UserEventType } from '../../../shared/src/events/index.ts';
 
 /** Held by the publishing relay for the life of its connection; any constant every replica shares. */
 export const RELAY_LEADER_LOCK = 724_311_003;

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { PgOptions, Sql } from '../../../shared/src/db.ts';
-import type { Logger } from '../../../shared/src/logger.ts';
-import { withTimeout } from '../../../shared/src/time.ts';
-import { streamFields, USER_EVENTS_CHANNEL, type UserEvent } from '../../../shared/src/user-events.ts';
+import type { PgOptions, Sql } from '../../../shared/src/storage/index.ts';
+import type { Logger } from '../../../shared/src/observability/index.ts';
+import { withTimeout } from '../../../shared/src/storage/index.ts';
+import { streamFields, USER_EVENTS_CHANNEL, type UserEvent } from '../../../shared/src/events/index.ts';
 import type { RelayMetrics } from './metrics.ts';
 import {
   advanceTo,
