@@ -17,6 +17,7 @@ import {
   UserName,
 } from '../../shared/src/api/index.ts';
 import { version } from '../../shared/src/config/index.ts';
+import { serveEventContract } from './events/contract.ts';
 import { requestTraceContext } from './trace-context.ts';
 import type { UserStore } from './users.ts';
 
@@ -33,6 +34,8 @@ export interface UserAppDeps {
   auth: Auth;
   /** false when METRICS_PORT serves /metrics apart from the API. */
   metricsOnApiPort?: boolean;
+  /** With events on: the stream the AsyncAPI document at /asyncapi.json describes. */
+  events?: { stream: string; maxLength: number } | undefined;
 }
 
 const writeSecurity = bearerSecurity(SCOPES.write);
@@ -107,7 +110,7 @@ const remove = createRoute({
   },
 });
 
-export function createUserApp({ users, logger, metrics, lifecycle, readiness, tracing, auth, metricsOnApiPort }: UserAppDeps) {
+export function createUserApp({ users, logger, metrics, lifecycle, readiness, tracing, auth, metricsOnApiPort, events }: UserAppDeps) {
   const app = createServiceApp({ logger, metrics, tracing, metricsOnApiPort });
   mountHealth(app, lifecycle, readiness);
 
@@ -140,6 +143,7 @@ export function createUserApp({ users, logger, metrics, lifecycle, readiness, tr
   });
 
   serveApiDescription(app, { title: SERVICE, version, description: 'Registers, updates and deletes users.' });
+  if (events) serveEventContract(app, { version, ...events });
   return app;
 }
 

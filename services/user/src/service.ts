@@ -66,6 +66,7 @@ export async function startUserService(config: UserConfig, logger = createLogger
     tracing,
     auth,
     metricsOnApiPort: config.METRICS_PORT === undefined,
+    events: config.EVENTS_ENABLED ? { stream: config.EVENTS_STREAM, maxLength: config.EVENTS_STREAM_MAX_LENGTH } : undefined,
   });
   const server = await startServer({
     fetch: app.fetch,
