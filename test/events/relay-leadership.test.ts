@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../services/shared/src/observability/index.ts';
 import { migrate } from '../../services/user/src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { postJson, REDIS_PORT, waitFor } from '../support/services.ts';
+import { freePort } from '../../scripts/free-port.ts';
+import { postJson, REDIS_PORT, startUser, waitFor } from '../support/services.ts';
 import { firstAppearances, lastEventId, publishedId, readStream, relayLeader, startUserProcess, type UserProcess } from './support.ts';
 
 let db: TestDatabase;
@@ -54,4 +55,25 @@ it('one relay publishes at a time; killing the leader hands publishing to the ot
 
   const tableIds = (await db.sql`select id::text from user_events order by user_events.id`).map((row) => BigInt(row.id));
   expect(firstAppearances(await readStream(redis, db.eventStream))).toEqual(tableIds);
+});
+
+it('a leader that cannot reach Redis steps down, and a replica that can publishes in its place', { timeout: 90_000 }, async () => {
+  const scratch = await createTestDatabase('events_step_down');
+  const started: Awaited<ReturnType<typeof startUser>>[] = [];
+  try {
+    const cutOff = await startUser(scratch.name, { REDIS_PORT: await freePort() });
+    started.push(cutOff);
+    await cutOff.migrated;
+    await waitFor(async () => (await relayLeader(cutOff.url)) === 1, 10_000, 20);
+    const healthy = await startUser(scratch.name, { MIGRATE_ON_START: 'false' });
+    started.push(healthy);
+    expect((await postJson(`${cutOff.url}/register`, { name: 'stuck-behind', info: '' })).status).toBe(201);
+    await waitFor(async () => (await relayLeader(healthy.url)) === 1, 30_000, 50);
+    await waitFor(async () => (await redis.xlen(scratch.eventStream)) === 1, 10_000, 20);
+    expect(await relayLeader(cutOff.url)).toBe(0);
+    expect(cutOff.logs.lines.some((line) => line.msg === 'event relay leadership lost' && String(line.reason).startsWith('redis unreachable'))).toBe(true);
+  } finally {
+    await Promise.all(started.map((service) => service.stop()));
+    await scratch.drop();
+  }
 });

@@ -30,6 +30,11 @@ export interface RelayOptions {
   /** How often a replica that is not the leader asks for the lock: the takeover time after a leader dies. */
   standbyMs?: number;
   pruneEveryMs?: number;
+  /**
+   * A leader that cannot reach Redis this long lets the lock go (and sits out a few standby rounds),
+   * so a replica that can reach it publishes instead; with Redis down for all, the lock just moves.
+   */
+  stepDownAfterMs?: number;
   /** Bound on each query; a connection that does not answer in time is given up (and the lock with it). */
   queryTimeoutMs?: number;
 }
@@ -69,6 +74,7 @@ export function startEventRelay(options: RelayOptions): EventRelay {
     pollMs = 2_000,
     standbyMs = 1_000,
     pruneEveryMs = 60_000,
+    stepDownAfterMs = 10_000,
     queryTimeoutMs = 5_000,
   } = options;
 
@@ -80,6 +86,8 @@ export function startEventRelay(options: RelayOptions): EventRelay {
   let wake: (() => void) | undefined;
   let nextPruneAt = 0;
   let redisFailing = false;
+  let redisFailingSince = 0;
+  let sitOutUntil = 0;
 
   const query = <T>(promise: Promise<T>): Promise<T> => withTimeout(promise, queryTimeoutMs);
 
@@ -185,7 +193,7 @@ export function startEventRelay(options: RelayOptions): EventRelay {
       try {
         connection ??= open();
         const sql = connection;
-        if (!leading && !(await lead(sql))) {
+        if (!leading && (Date.now() < sitOutUntil || !(await lead(sql)))) {
           // Standing by: still report the lag, so a stuck leader shows on every replica's metrics.
           metrics.observeOldest(await query(oldestUnpublishedAge(sql)));
           retryMs = 100;
@@ -201,8 +209,16 @@ export function startEventRelay(options: RelayOptions): EventRelay {
         if (closed) break;
         if (error instanceof RedisPublishError) {
           metrics.failures.inc();
-          if (!redisFailing) logger.warn({ err: error.cause }, 'redis unavailable; events wait in the outbox');
+          if (!redisFailing) {
+            logger.warn({ err: error.cause }, 'redis unavailable; events wait in the outbox');
+            redisFailingSince = Date.now();
+          }
           redisFailing = true;
+          if (Date.now() - redisFailingSince >= stepDownAfterMs) {
+            lose('redis unreachable from this replica; another one may publish');
+            redisFailing = false;
+            sitOutUntil = Date.now() + 3 * standbyMs;
+          }
         } else {
           logger.warn({ err: error, retryInMs: retryMs }, 'event relay: PostgreSQL failed; retrying');
           if (leading) lose(error instanceof Error ? error.message : String(error));
