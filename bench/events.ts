@@ -21,7 +21,7 @@ import { percentile } from './stats.ts';
 const env = process.env;
 const ROUND_MS = Number(env.ROUND_MS ?? 8_000);
 const WARMUP_MS = Number(env.WARMUP_MS ?? 2_000);
-const ROUNDS = Number(env.ROUNDS ?? 2);
+const ROUNDS = Number(env.ROUNDS ?? 3);
 const CONCURRENCY = Number(env.CONCURRENCY ?? 32);
 const RELAY_EVENTS = Number(env.RELAY_EVENTS ?? 100_000);
 const LAG_RATE = Number(env.LAG_RATE ?? 500);
