@@ -25,6 +25,8 @@ export const COMPARE_START = '<!-- bench/compare.ts: start -->';
 export const COMPARE_END = '<!-- bench/compare.ts: end -->';
 export const IDLE_RSS_START = '<!-- bench/idle-rss.ts: start -->';
 export const IDLE_RSS_END = '<!-- bench/idle-rss.ts: end -->';
+export const EVENTS_START = '<!-- bench/events.ts: start -->';
+export const EVENTS_END = '<!-- bench/events.ts: end -->';
 /** Written by hand from the peaks above when the chart's memory is re-sized; every run keeps it. */
 export const CHART_MEMORY_START = '<!-- chart memory: start -->';
 export const CHART_MEMORY_END = '<!-- chart memory: end -->';

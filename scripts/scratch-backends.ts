@@ -19,9 +19,17 @@ export const REDIS = {
   password: process.env.REDIS_PASSWORD || undefined,
 };
 
+/**
+ * The event stream of services on a scratch database: outside the cache key prefix, as user-service
+ * requires (data-service deletes keys under that prefix), and removed with the rest.
+ */
+export const scratchEventStream = (database: string): string => `events:${database}`;
+
 export interface ScratchBackends {
   database: string;
   keyPrefix: string;
+  /** The Redis Stream user-service publishes events to (EVENTS_STREAM in `env`). */
+  eventStream: string;
   /** PG* and REDIS_* for a service (or a container on the host network) on the scratch space. */
   env: Record<string, string>;
   /** How many keys exist under the prefix (proof that a cache really was Redis). */
@@ -70,10 +78,12 @@ export async function createScratchBackends(label: string, keyPrefixFor: (databa
     return withRedis((redis) => deleteKeysUnder(redis, prefix));
   };
 
+  const eventStream = scratchEventStream(database);
   const env = pgEnv(database, {
     REDIS_HOST: REDIS.host,
     REDIS_PORT: String(REDIS.port),
     REDIS_KEY_PREFIX: keyPrefix,
+    EVENTS_STREAM: eventStream,
     // A signing key for this run only; `npm run token` in the image signs with it too.
     JWT_SECRET: randomBytes(32).toString('base64url'),
   });
@@ -81,6 +91,7 @@ export async function createScratchBackends(label: string, keyPrefixFor: (databa
   return {
     database,
     keyPrefix,
+    eventStream,
     env,
     countKeys: () =>
       withRedis(async (redis) => {
@@ -93,6 +104,7 @@ export async function createScratchBackends(label: string, keyPrefixFor: (databa
       const cleanup = connect('postgres');
       try {
         await deleteKeys();
+        await withRedis((redis) => redis.unlink(eventStream));
         await cleanup.unsafe(`drop database if exists "${database}" with (force)`);
       } finally {
         await cleanup.end({ timeout: 5 });

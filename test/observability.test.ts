@@ -183,6 +183,8 @@ describe.skipIf(missingPrometheus)(`dashboard and alerts against a real Promethe
     expect(await register(user0, 'warm')).toBe(409);
     expect(await register(user1, 'warm-1')).toBe(201);
     await waitFor(async () => (await metricValue(data1, 'cache_invalidations_total')) >= 2);
+    // user-1 has no Redis: if its relay led first, it steps down for user-0, which publishes for both.
+    await waitFor(async () => (await metricValue(user0, 'user_events_relay_leader')) === 1, 30_000, 100);
     expect(await get(data0, '/user/warm')).toBe(200);
     expect(await get(data0, '/user/warm')).toBe(200);
     expect(await get(data1, '/user/warm')).toBe(200);
@@ -478,4 +480,7 @@ const dashboardExpectations: Record<string, Check> = {
   'Evictions, invalidations and Redis errors A': (samples) => expectCounts(samples, { '': expected.missedEvictions }),
   'Evictions, invalidations and Redis errors B': (samples) => expectCounts(samples, { '': expected.invalidations }),
   'Evictions, invalidations and Redis errors C': (samples) => expect(samples.map((s) => s.value)).toEqual([0]),
+  // Every register was published well before the evaluation: nothing waits in the outbox.
+  'User events: outbox lag and publishing A': (samples) => expect(samples.map((s) => s.value)).toEqual([0]),
+  'User events: outbox lag and publishing B': (samples) => expectCounts(samples, { '': expected.user['/register 201']! }),
 };

@@ -118,7 +118,7 @@ describe('with an OTLP endpoint', () => {
     await Promise.all([user?.stop(), data?.stop(), redisOnly?.stop()]);
   });
 
-  it('a user-service write: the request span continues the caller trace; INSERT and the Redis eviction are its children', async () => {
+  it('a user-service write: the request span continues the caller trace; INSERT and the Redis eviction are its children, and its event carries it on', async () => {
     const [traceId, callerSpan] = [randomHex(16), randomHex(8)];
     const res = await postJson(`${user.url}/register`, { name: 'traced.write', info: 'x' }, { headers: { 'content-type': 'application/json', ...(await authHeader()), traceparent: traceparent(traceId, callerSpan) } });
     expect(res.status).toBe(201);
@@ -132,8 +132,11 @@ describe('with an OTLP endpoint', () => {
     expect(insert).toMatchObject({ parentSpanId: request.spanId, kind: CLIENT });
     expect(insert.attributes).toMatchObject({ 'db.system.name': 'postgresql', 'db.operation.name': 'INSERT', 'db.collection.name': 'users', 'db.namespace': db.name });
     // The statement, never the values sent with it.
-    expect(insert.attributes['db.query.text']).toMatch(/^insert into users \(name, info\) values \(\$1, \$2\)/);
+    expect(insert.attributes['db.query.text']).toMatch(/^with created as \( insert into users \(name, info\) values \(\$1, \$2\)/);
     expect(JSON.stringify(spans)).not.toContain('traced.write');
+    // The event continues the trace: a consumer's span would be a child of this request's.
+    const [event] = await db.sql`select traceparent from user_events where name = 'traced.write'`;
+    expect(event!.traceparent).toBe(`00-${traceId}-${request.spanId}-01`);
 
     // The eviction is sent without waiting, so its span may come in a later batch.
     await waitFor(() => receiver.spans.some((span) => span.traceId === traceId && span.attributes['db.system.name'] === 'redis'), 5_000, 20);

@@ -29,6 +29,12 @@ SHUTDOWN_TIMEOUT_MS: {{ $root.Values.shutdown.timeoutMs | int64 | quote }}
 {{- /* The migrate init container has applied the schema before this container starts. */}}
 MIGRATE_ON_START: "false"
 SEED_DEMO_USERS: {{ $values.seedDemoUsers | quote }}
+EVENTS_ENABLED: {{ $values.events.enabled | quote }}
+{{- if $values.events.enabled }}
+EVENTS_STREAM: {{ $values.events.stream | quote }}
+EVENTS_STREAM_MAX_LENGTH: {{ $values.events.streamMaxLength | int64 | quote }}
+EVENTS_RETENTION: {{ $values.events.retention | quote }}
+{{- end }}
 {{- else }}
 CACHE_TTL_SECONDS: {{ $values.cache.ttlSeconds | int64 | quote }}
 CACHE_NEGATIVE_TTL_SECONDS: {{ $values.cache.negativeTtlSeconds | int64 | quote }}

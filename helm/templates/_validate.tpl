@@ -19,6 +19,10 @@ per render (from configmap.yaml).
 {{- if $redis -}}
 {{- $_ := set $statefulSets (include "users.redis.host" .) "redis.fullnameOverride" -}}
 {{- end -}}
+{{- $events := .Values.userService.events -}}
+{{- if and $events.enabled (hasPrefix .Values.config.redisKeyPrefix $events.stream) -}}
+{{- fail (printf "userService.events.stream %q starts with config.redisKeyPrefix %q, whose keys data-service deletes when it flushes its cache: choose a stream name outside that prefix" $events.stream .Values.config.redisKeyPrefix) -}}
+{{- end -}}
 {{- range $name, $override := $statefulSets -}}
 {{- if gt (len $name) 52 -}}
 {{- fail (printf "release name %q is too long: it makes a StatefulSet named %q (%d characters, Kubernetes allows 52); use a shorter release name or set %s" $.Release.Name $name (len $name) $override) -}}

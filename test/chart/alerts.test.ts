@@ -21,7 +21,7 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-const ALERTS = ['UsersErrorBudgetBurnFast', 'UsersErrorBudgetBurnSlow', 'UsersLatencyP99High', 'UsersCacheListenerDown', 'UsersRedisDegraded', 'UsersNoReadyReplica'];
+const ALERTS = ['UsersErrorBudgetBurnFast', 'UsersErrorBudgetBurnSlow', 'UsersLatencyP99High', 'UsersCacheListenerDown', 'UsersRedisDegraded', 'UsersEventsLagging', 'UsersNoReadyReplica'];
 
 describe('PrometheusRule', () => {
   it('is not rendered unless prometheusRule.enabled', () => {

@@ -5,6 +5,8 @@ export { PG } from '../../scripts/scratch-backends.ts';
 
 export interface TestDatabase {
   name: string;
+  /** The Redis Stream the user-service under test publishes to (testEnv's EVENTS_STREAM), removed by drop. */
+  eventStream: string;
   /** A superuser connection to the database, for arranging and inspecting behind the services' backs. */
   sql: postgres.Sql;
   /** Drops the database and every Redis key the services under test wrote (testEnv's prefix). */
@@ -18,6 +20,7 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const sql = connect(scratch.database, 2);
   return {
     name: scratch.database,
+    eventStream: scratch.eventStream,
     sql,
     drop: async () => {
       await sql.end({ timeout: 1 });

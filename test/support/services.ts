@@ -7,6 +7,7 @@ import { startDataService } from '../../services/data/src/service.ts';
 import { userEnv } from '../../services/user/src/config.ts';
 import { startUserService } from '../../services/user/src/service.ts';
 import { signToken } from '../../services/shared/src/auth/index.ts';
+import { scratchEventStream } from '../../scripts/scratch-backends.ts';
 import { PG } from './postgres.ts';
 
 export const REDIS_PORT = Number(process.env.REDIS_PORT || 6379);
@@ -34,6 +35,7 @@ export function testEnv(database: string, overrides: Record<string, string | num
     REDIS_HOST: '127.0.0.1',
     REDIS_PORT,
     REDIS_KEY_PREFIX: `test:${database}:`,
+    EVENTS_STREAM: scratchEventStream(database),
     JWT_SECRET: TEST_JWT_SECRET,
     ...overrides,
   };

@@ -17,6 +17,8 @@ import {
   UserName,
 } from '../../shared/src/api/index.ts';
 import { version } from '../../shared/src/config/index.ts';
+import { serveEventContract } from './events/contract.ts';
+import { requestTraceContext } from './trace-context.ts';
 import type { UserStore } from './users.ts';
 
 export const SERVICE = 'user-service';
@@ -32,6 +34,8 @@ export interface UserAppDeps {
   auth: Auth;
   /** false when METRICS_PORT serves /metrics apart from the API. */
   metricsOnApiPort?: boolean;
+  /** With events on: the stream the AsyncAPI document at /asyncapi.json describes. */
+  events?: { stream: string; maxLength: number } | undefined;
 }
 
 const writeSecurity = bearerSecurity(SCOPES.write);
@@ -106,7 +110,7 @@ const remove = createRoute({
   },
 });
 
-export function createUserApp({ users, logger, metrics, lifecycle, readiness, tracing, auth, metricsOnApiPort }: UserAppDeps) {
+export function createUserApp({ users, logger, metrics, lifecycle, readiness, tracing, auth, metricsOnApiPort, events }: UserAppDeps) {
   const app = createServiceApp({ logger, metrics, tracing, metricsOnApiPort });
   mountHealth(app, lifecycle, readiness);
 
@@ -120,25 +124,26 @@ export function createUserApp({ users, logger, metrics, lifecycle, readiness, tr
 
   app.openapi(register, async (c) => {
     const { name, info } = c.req.valid('json');
-    const user = await users.create(name, info);
+    const user = await users.create(name, info, requestTraceContext(c, tracing));
     if (!user) throw new ProblemError({ status: 409, detail: `a user named "${name}" already exists` });
     return c.json(user, 201, { location: `/user/${encodeURIComponent(user.name)}` });
   });
 
   app.openapi(update, async (c) => {
     const { name } = c.req.valid('param');
-    const user = await users.updateInfo(name, c.req.valid('json').info);
+    const user = await users.updateInfo(name, c.req.valid('json').info, requestTraceContext(c, tracing));
     if (!user) throw notFound(name);
     return c.json(user, 200);
   });
 
   app.openapi(remove, async (c) => {
     const { name } = c.req.valid('param');
-    if (!(await users.remove(name))) throw notFound(name);
+    if (!(await users.remove(name, requestTraceContext(c, tracing)))) throw notFound(name);
     return c.body(null, 204);
   });
 
   serveApiDescription(app, { title: SERVICE, version, description: 'Registers, updates and deletes users.' });
+  if (events) serveEventContract(app, { version, ...events });
   return app;
 }
 

@@ -47,18 +47,18 @@ export type CacheEvictor = ReturnType<typeof createCacheEvictor>;
 /** The store, with every successful write followed by an eviction of that name before it answers. */
 export function evictingWrites(store: UserStore, evictor: CacheEvictor): UserStore {
   return {
-    async create(name, info) {
-      const user = await store.create(name, info);
+    async create(name, info, trace) {
+      const user = await store.create(name, info, trace);
       if (user) await evictor.evict(user.name);
       return user;
     },
-    async updateInfo(name, info) {
-      const user = await store.updateInfo(name, info);
+    async updateInfo(name, info, trace) {
+      const user = await store.updateInfo(name, info, trace);
       if (user) await evictor.evict(user.name);
       return user;
     },
-    async remove(name) {
-      const removed = await store.remove(name);
+    async remove(name, trace) {
+      const removed = await store.remove(name, trace);
       if (removed) await evictor.evict(name);
       return removed;
     },

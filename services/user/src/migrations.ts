@@ -5,6 +5,14 @@ export interface Migration {
 }
 
 import { USERS_CHANNEL } from '../../shared/src/api/index.ts';
+import { USER_EVENTS_CHANNEL } from '../../shared/src/events/index.ts';
+
+/**
+ * Taken by every outbox insert until its commit: ids then increase in commit order, so the relay
+ * can read on from the last id it published and never pass over a row that commits late.
+ * The NOTIFY of every write already serializes commits, so this costs writes little more.
+ */
+export const OUTBOX_ORDER_LOCK = 724_311_002;
 
 export const migrations: Migration[] = [
   {
@@ -45,6 +53,62 @@ export const migrations: Migration[] = [
 
       create trigger users_notify_change after insert or update or delete on users
         for each row execute function users_notify_change();
+    `,
+  },
+  {
+    id: '0003_user_events',
+    // The transactional outbox: a write inserts its event in the same statement as the change
+    // (users.ts), and the relay publishes committed rows in id order (events/relay.ts).
+    sql: `
+      create table user_events (
+        id bigint primary key,
+        type text not null check (type in ('user.registered', 'user.updated', 'user.deleted')),
+        name text not null,
+        payload jsonb not null,
+        occurred_at timestamptz not null default now(),
+        traceparent text,
+        tracestate text
+      );
+      create sequence user_events_id_seq owned by user_events.id;
+
+      -- An identity default would be drawn before the lock is held; the trigger draws it after.
+      create function user_events_number() returns trigger language plpgsql as $$
+      begin
+        perform pg_advisory_xact_lock(${OUTBOX_ORDER_LOCK});
+        new.id := nextval('user_events_id_seq');
+        return new;
+      end $$;
+
+      create trigger user_events_number before insert on user_events
+        for each row execute function user_events_number();
+
+      -- Delivered at commit; one per transaction (PostgreSQL folds identical notifications).
+      create function user_events_notify() returns trigger language plpgsql as $$
+      begin
+        perform pg_notify('${USER_EVENTS_CHANNEL}', '');
+        return null;
+      end $$;
+
+      create trigger user_events_notify after insert on user_events
+        for each row execute function user_events_notify();
+
+      -- How far the relay has published: one row, moved forward after each batch reached Redis.
+      create table user_events_relay (
+        only_row boolean primary key default true check (only_row),
+        published_id bigint not null default 0,
+        published_at timestamptz
+      );
+      insert into user_events_relay default values;
+
+      -- The public fields of a user as the API answers them (toUser in user-schema.ts).
+      create function user_public_fields(name text, info text, created_at timestamptz, updated_at timestamptz)
+        returns jsonb language sql stable as $$
+        select jsonb_build_object(
+          'name', name,
+          'info', info,
+          'createdAt', to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          'updatedAt', to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+      $$;
     `,
   },
 ];

@@ -25,6 +25,8 @@ export interface Tracing {
   query<T>(query: Promise<T>, run: (query: Promise<T>) => Promise<T>): Promise<T>;
   /** Gives every command this client sends during a traced request a CLIENT span. */
   instrumentRedis(redis: CacheRedis): void;
+  /** The current span's W3C `traceparent` (and `tracestate`), as a request to another service would carry them. */
+  traceContext(): { traceparent?: string; tracestate?: string };
   /** trace_id and span_id of the current span for a log line, or an empty object outside any. */
   logFields(): Record<string, string>;
   /** Exports what is buffered and stops. */

@@ -149,7 +149,8 @@ export function createTracing({ service, endpoint, postgres, logger }: TracingOp
 
     query(query, run) {
       const text = queryText(query);
-      const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+      // A write with its outbox event is `with changed as (insert …), event as (…) select …`: named for the change.
+      const operation = (/^\s*with\s+\w+\s+as\s+\(\s*(\w+)/i.exec(text) ?? /^\s*(\w+)/.exec(text))?.[1]?.toUpperCase() ?? 'QUERY';
       const table = /\b(?:from|into|update)\s+"?(\w+)/i.exec(text)?.[1];
       const span = tracer.startSpan(table ? `${operation} ${table}` : operation, {
         kind: SpanKind.CLIENT,
@@ -184,6 +185,12 @@ export function createTracing({ service, endpoint, postgres, logger }: TracingOp
         endWith(span, command.promise);
         return send.apply(this, args);
       };
+    },
+
+    traceContext() {
+      const carrier: { traceparent?: string; tracestate?: string } = {};
+      propagation.inject(context.active(), carrier);
+      return carrier;
     },
 
     logFields(): Record<string, string> {

@@ -37,7 +37,9 @@ export function pgOptions(config: CommonConfig, applicationName: string): PgOpti
 }
 
 export function createSql(config: CommonConfig, applicationName: string, overrides: PgOptions = {}): Sql {
-  const options = { ...pgOptions(config, applicationName), ...overrides };
+  const base = pgOptions(config, applicationName);
+  // Connection parameters are merged one by one: a caller adding one keeps application_name and the statement timeout.
+  const options = { ...base, ...overrides, connection: { ...base.connection, ...overrides.connection } };
   return config.DATABASE_URL ? postgres(config.DATABASE_URL, options) : postgres(options);
 }
 
