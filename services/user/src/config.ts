@@ -7,6 +7,12 @@ export const userEnv = commonEnv
     PORT: env.listenPort.default(5000),
     MIGRATE_ON_START: env.flag.default(true),
     SEED_DEMO_USERS: env.flag.default(false),
+    /**
+     * A write answers once every data-service replica has dropped the name from its in-process
+     * tier (or run out of its lease). false answers after the Redis eviction alone, and a read
+     * right after a write may then get the old answer from a replica for a few milliseconds.
+     */
+    WRITES_AWAIT_REPLICAS: env.flag.default(true),
     ...authEnv,
   })
   // Every write is authenticated: a key is needed unless AUTH=disabled.
