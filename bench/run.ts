@@ -9,7 +9,7 @@ import { createScratchBackends, pgEnv, type ScratchBackends } from '../scripts/s
 import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX, seedMs } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, cpuModel, killAll, loadAverage, parseResult, pinned, pinning, rssMb, runBench, runCommand, type Server, startServer, watchRss } from './processes.ts';
-import { keptRealistic } from './realistic/report.ts';
+import { keptRealistic, RUNS_END, RUNS_START } from './realistic/report.ts';
 import { signWriteToken } from './realistic/jwt.ts';
 import { CHART_MEMORY_END, CHART_MEMORY_START, COMPARE_END, COMPARE_START, IDLE_RSS_END, IDLE_RSS_START, renderReport, type Measured, type ServerFacts } from './report.ts';
 
@@ -161,7 +161,7 @@ async function main() {
   process.stdout.write(`\n${report}`);
   // The sections of `npm run bench:compare`, `bench:rss` and `bench:realistic` come from their own
   // commands, the chart's memory from whoever re-sizes it; this run keeps them.
-  writeFileSync('bench/RESULTS.md', report + keptSection(COMPARE_START, COMPARE_END) + keptSection(IDLE_RSS_START, IDLE_RSS_END) + keptSection(CHART_MEMORY_START, CHART_MEMORY_END) + keptRealistic(existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : ''));
+  writeFileSync('bench/RESULTS.md', report + keptSection(COMPARE_START, COMPARE_END) + keptSection(IDLE_RSS_START, IDLE_RSS_END) + keptSection(CHART_MEMORY_START, CHART_MEMORY_END) + keptRealistic(existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : '') + keptSection(RUNS_START, RUNS_END));
   process.stdout.write('\nwritten to bench/RESULTS.md\n');
 }
 
