@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_PG_POOL_MAX } from '../services/shared/src/config.ts';
+import { DEFAULT_PG_POOL_MAX } from '../services/shared/src/config/index.ts';
 import { createScratchBackends, pgEnv, type ScratchBackends } from '../scripts/scratch-backends.ts';
 import { migrateAndSeed, SEED_USERS, SEEDED_PREFIX, seedMs } from './database.ts';
 import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';

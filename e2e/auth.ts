@@ -3,7 +3,7 @@
 // API (the chart's <release>-auth, or E2E_AUTH_SECRET / E2E_AUTH_SECRET_KEY for auth.existingSecret).
 
 import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { signToken } from '../services/shared/src/token.ts';
+import { signToken } from '../services/shared/src/auth/index.ts';
 
 export interface TokenSource {
   token?: string;

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { deleteKeysUnder } from '../services/shared/src/redis.ts';
+import { deleteKeysUnder } from '../services/shared/src/storage/index.ts';
 
 /** Where the local PostgreSQL and Redis are: the services' own PG* and REDIS_* variables. */
 export const PG = {

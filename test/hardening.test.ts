@@ -4,7 +4,7 @@
 import { Agent, get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../services/shared/src/logger.ts';
+import { createLogger } from '../services/shared/src/observability/index.ts';
 import { migrate } from '../services/user/src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
 import { authHeader, startData, startUser, testToken } from './support/services.ts';

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../services/shared/src/logger.ts';
+import { createLogger } from '../services/shared/src/observability/index.ts';
 import { migrate } from '../services/user/src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
 import { freePort } from '../scripts/free-port.ts';

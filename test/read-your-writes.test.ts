@@ -1,4 +1,4 @@
-// Read-your-writes across data-service replicas (services/shared/src/cache-protocol.ts): three
+// Read-your-writes across data-service replicas (services/shared/src/cache/index.ts): three
 // built replicas as real processes, so one can be paused (SIGSTOP), killed or stopped, and one
 // user-service. The in-process tier lives a minute here, so only the protocol can make it let go.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -6,8 +6,8 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { userCacheKeys } from '../services/shared/src/cache-protocol.ts';
-import { createLogger } from '../services/shared/src/logger.ts';
+import { userCacheKeys } from '../services/shared/src/cache/index.ts';
+import { createLogger } from '../services/shared/src/observability/index.ts';
 import { migrate } from '../services/user/src/migrate.ts';
 import { freePort } from '../scripts/free-port.ts';
 import { createTestDatabase, PG, type TestDatabase } from './support/postgres.ts';

@@ -1,7 +1,7 @@
 // Operators ship logs to places many people can read: no password may ever appear in them,
 // including in the warnings written while PostgreSQL or Redis is away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../services/shared/src/logger.ts';
+import { createLogger } from '../services/shared/src/observability/index.ts';
 import { migrate } from '../services/user/src/migrate.ts';
 import { createTestDatabase, PG, type TestDatabase } from './support/postgres.ts';
 import { sign } from 'hono/jwt';

@@ -1,6 +1,6 @@
 // What the shared tier costs: Redis's own memory figures around a run, and the keys it left.
 import { withRedis } from '../../scripts/scratch-backends.ts';
-import { userCacheKeys } from '../../services/shared/src/cache-protocol.ts';
+import { userCacheKeys } from '../../services/shared/src/cache/index.ts';
 
 export interface RedisKeys {
   /** Cached answers (users and remembered absences) under the run's prefix. */

@@ -20,7 +20,7 @@ if (process.env.AUTH !== 'disabled') {
     console.log(JSON.stringify({ msg: 'helm test passed', name, checked: 'writes without a token are refused; tokens come from the identity provider' }));
     process.exit(0);
   }
-  const { signToken } = await import(new URL('dist/services/shared/src/token.js', `file://${process.cwd()}/`).href);
+  const { signToken } = await import(new URL('dist/services/shared/src/auth/token.js', `file://${process.cwd()}/`).href);
   const token = await signToken({ secret: process.env.JWT_SECRET, scope: 'users:write users:read', ttlSeconds: 300, subject: 'helm-test', issuer: process.env.JWT_ISSUER, audience: process.env.JWT_AUDIENCE });
   auth.authorization = `Bearer ${token}`;
 }

@@ -3,7 +3,7 @@
 // against a stand-in API server), existingSecret and JWKS modes, secretKeyRef only, and the
 // metrics port wired through Service, ServiceMonitor, Ingress and NetworkPolicy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '../../services/shared/src/config.ts';
+import { parseEnv } from '../../services/shared/src/config/index.ts';
 import { userEnv } from '../../services/user/src/config.ts';
 import { dataEnv } from '../../services/data/src/config.ts';
 import { find, helm, helmAsync, ofKind, parseManifests, render, templateArgs, type KubeObject, type RenderableChart, type RenderOptions, renderableChart } from './support/helm.ts';

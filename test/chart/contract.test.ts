@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runUserFlow } from '../../e2e/flow.ts';
 import { connect, createScratchBackends, type ScratchBackends } from '../../scripts/scratch-backends.ts';
-import { signToken } from '../../services/shared/src/token.ts';
+import { signToken } from '../../services/shared/src/auth/index.ts';
 import { find, ofKind, render, repoRoot, type KubeObject, type RenderableChart, renderableChart } from './support/helm.ts';
 import { clusterState, containerEnv, resolvePort, type ClusterState, type Container } from './support/kubelet-env.ts';
 import {

@@ -1,8 +1,8 @@
 // tracing.otlpEndpoint reaches both services as OpenTelemetry's own variable, and what they make of
 // it is where the services then send spans (the same config parsing the services run).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '../../services/shared/src/config.ts';
-import { tracesEndpoint } from '../../services/shared/src/tracing.ts';
+import { parseEnv } from '../../services/shared/src/config/index.ts';
+import { tracesEndpoint } from '../../services/shared/src/observability/index.ts';
 import { dataEnv } from '../../services/data/src/config.ts';
 import { userEnv } from '../../services/user/src/config.ts';
 import { find, helm, render, templateArgs, type KubeObject, type RenderableChart, renderableChart } from './support/helm.ts';

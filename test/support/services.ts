@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { parseEnv } from '../../services/shared/src/config.ts';
-import { createLogger } from '../../services/shared/src/logger.ts';
+import { parseEnv } from '../../services/shared/src/config/index.ts';
+import { createLogger } from '../../services/shared/src/observability/index.ts';
 import { dataEnv } from '../../services/data/src/config.ts';
 import { startDataService } from '../../services/data/src/service.ts';
 import { userEnv } from '../../services/user/src/config.ts';
 import { startUserService } from '../../services/user/src/service.ts';
-import { signToken } from '../../services/shared/src/token.ts';
+import { signToken } from '../../services/shared/src/auth/index.ts';
 import { PG } from './postgres.ts';
 
 export const REDIS_PORT = Number(process.env.REDIS_PORT || 6379);

@@ -1,12 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { SCOPES, type Auth } from '../../shared/src/auth.ts';
-import { mountHealth, mountServiceInfo, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
-import { createServiceApp } from '../../shared/src/http.ts';
-import type { Logger } from '../../shared/src/logger.ts';
-import type { Metrics } from '../../shared/src/metrics.ts';
-import type { Tracing } from '../../shared/src/tracing.ts';
-import { serveApiDescription } from '../../shared/src/openapi.ts';
+import { SCOPES, type Auth } from '../../shared/src/auth/index.ts';
+import { mountHealth, mountServiceInfo, type Lifecycle, type ReadinessReport } from '../../shared/src/lifecycle/index.ts';
+import { createServiceApp } from '../../shared/src/http/index.ts';
+import type { Logger, Metrics, Tracing } from '../../shared/src/observability/index.ts';
 import {
+  serveApiDescription,
   bearerSecurity,
   databaseUnavailableResponse,
   NameParam,
@@ -16,8 +14,8 @@ import {
   tokenResponses,
   User,
   UserName,
-} from '../../shared/src/user-schema.ts';
-import { version } from '../../shared/src/version.ts';
+} from '../../shared/src/api/index.ts';
+import { version } from '../../shared/src/config/index.ts';
 import { userAnswer } from './read-lane.ts';
 import type { UserLookup } from './user-lookup.ts';
 import type { UserQueries } from './user-queries.ts';

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PgOptions, Sql } from '../../shared/src/db.ts';
-import { withTimeout } from '../../shared/src/time.ts';
-import type { Logger } from '../../shared/src/logger.ts';
+import { type PgOptions, type Sql, withTimeout } from '../../shared/src/storage/index.ts';
+import type { Logger } from '../../shared/src/observability/index.ts';
 
 export interface InvalidationHandlers {
   /** A user row changed: the payload is its name. */

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { User } from '../../shared/src/user-schema.ts';
+import type { User } from '../../shared/src/api/index.ts';
 
 /** `user: null` caches "no such user". */
 export interface LocalEntry {

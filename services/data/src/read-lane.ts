@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requestRecorder } from '../../shared/src/access-log.ts';
-import { NO_STORE_HEADERS, problemForError } from '../../shared/src/errors.ts';
-import { requestIdFrom } from '../../shared/src/request-id.ts';
-import type { Logger } from '../../shared/src/logger.ts';
-import type { Metrics } from '../../shared/src/metrics.ts';
-import { PROBLEM_CONTENT_TYPE, problemBody, type Problem } from '../../shared/src/problem.ts';
-import type { Tracing } from '../../shared/src/tracing.ts';
+import { requestRecorder, type Logger, type Metrics, type Tracing } from '../../shared/src/observability/index.ts';
+import {
+  NO_STORE_HEADERS,
+  problemForError,
+  requestIdFrom,
+  PROBLEM_CONTENT_TYPE,
+  problemBody,
+  type Problem,
+} from '../../shared/src/http/index.ts';
 import type { LookupResult, UserLookup } from './user-lookup.ts';
 
 /** A finished answer to GET /user/:name, the same whichever path produced it. */

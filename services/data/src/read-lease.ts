@@ -11,8 +11,8 @@ import {
   userCacheKeys,
   type CacheRedis,
   type LogPosition,
-} from '../../shared/src/cache-protocol.ts';
-import type { Logger } from '../../shared/src/logger.ts';
+} from '../../shared/src/cache/index.ts';
+import type { Logger } from '../../shared/src/observability/index.ts';
 
 export interface ReadLeaseOptions {
   /** Renews the lease and publishes acknowledgements (the service's usual client). */
@@ -34,7 +34,7 @@ const LOG_BATCH = 1_000;
 const LOG_BLOCK_MS = 1_000;
 
 /**
- * This replica's side of read-your-writes (the argument is in shared/src/cache-protocol.ts): it
+ * This replica's side of read-your-writes (the argument is in shared/src/cache/index.ts): it
  * holds a lease in Redis, applies the log of written names to its in-process tier, acknowledges
  * how far it got, and says whether that tier may be trusted right now.
  */

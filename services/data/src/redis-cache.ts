@@ -1,8 +1,7 @@
-import type { Logger } from '../../shared/src/logger.ts';
-import type { CacheMetrics } from '../../shared/src/metrics.ts';
-import { evictUser, fillUserIfGeneration, lookupUser, userCacheKeys, type CacheRedis } from '../../shared/src/cache-protocol.ts';
-import { deleteKeysUnder } from '../../shared/src/redis.ts';
-import type { User } from '../../shared/src/user-schema.ts';
+import type { Logger, CacheMetrics } from '../../shared/src/observability/index.ts';
+import { evictUser, fillUserIfGeneration, lookupUser, userCacheKeys, type CacheRedis } from '../../shared/src/cache/index.ts';
+import { deleteKeysUnder } from '../../shared/src/storage/index.ts';
+import type { User } from '../../shared/src/api/index.ts';
 
 /** What Redis said about a name. `generation` must be handed back to `fill`. */
 export type RedisLookup =
@@ -26,7 +25,7 @@ const MAX_BACKOFF_MS = 5_000;
 export type RedisCache = ReturnType<typeof createRedisCache>;
 
 /**
- * The shared tier, speaking the cache protocol (shared/src/cache-protocol.ts, where the fill race
+ * The shared tier, speaking the cache protocol (shared/src/cache/cache-protocol.ts, where the fill race
  * is explained). Redis is optional for correctness of availability: every failure opens a
  * short, growing back-off during which requests skip Redis instead of waiting on it.
  */

@@ -1,12 +1,22 @@
-import { createAuth, warnIfAuthDisabled } from '../../shared/src/auth.ts';
-import { createSql } from '../../shared/src/db.ts';
-import { createRedis } from '../../shared/src/redis.ts';
-import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
-import { createLogger, type Logger } from '../../shared/src/logger.ts';
-import { cacheMetrics, createMetrics, listenerMetric, redisStateMetric } from '../../shared/src/metrics.ts';
-import { startServer, type RunningServer } from '../../shared/src/server.ts';
-import { startTracing } from '../../shared/src/tracing.ts';
-import { USERS_CHANNEL } from '../../shared/src/user-schema.ts';
+import { createAuth, warnIfAuthDisabled } from '../../shared/src/auth/index.ts';
+import { createSql, createRedis } from '../../shared/src/storage/index.ts';
+import {
+  postgresReadiness,
+  type Lifecycle,
+  type ReadinessReport,
+  startServer,
+  type RunningServer,
+} from '../../shared/src/lifecycle/index.ts';
+import {
+  createLogger,
+  type Logger,
+  cacheMetrics,
+  createMetrics,
+  listenerMetric,
+  redisStateMetric,
+  startTracing,
+} from '../../shared/src/observability/index.ts';
+import { USERS_CHANNEL } from '../../shared/src/api/index.ts';
 import { createDataApp, SERVICE } from './app.ts';
 import type { DataConfig } from './config.ts';
 import { listenForChanges } from './invalidation.ts';

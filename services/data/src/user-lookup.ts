@@ -1,6 +1,5 @@
-import type { CacheMetrics } from '../../shared/src/metrics.ts';
-import type { Tracing } from '../../shared/src/tracing.ts';
-import type { User } from '../../shared/src/user-schema.ts';
+import type { CacheMetrics, Tracing } from '../../shared/src/observability/index.ts';
+import type { User } from '../../shared/src/api/index.ts';
 import type { LocalCache } from './local-cache.ts';
 import type { RedisCache } from './redis-cache.ts';
 import type { UserQueries } from './user-queries.ts';
@@ -35,7 +34,7 @@ interface Flight {
  * Cache-aside over two tiers: in-process LRU, then Redis, then PostgreSQL. Concurrent lookups of
  * one name share one flight (one Redis round trip, at most one query); an eviction detaches the
  * flight so later lookups start afresh and its result never lands in the local tier (the Redis side
- * of that race is in shared/src/cache-protocol.ts).
+ * of that race is in shared/src/cache/cache-protocol.ts).
  */
 export function createUserLookup({ queries, redis, local: localTier, coherent, localTrusted, metrics }: UserLookupDeps) {
   const flights = new Map<string, Flight>();

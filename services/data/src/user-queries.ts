@@ -1,7 +1,6 @@
-import { queryTracker, type Sql } from '../../shared/src/db.ts';
-import type { Metrics } from '../../shared/src/metrics.ts';
-import type { Tracing } from '../../shared/src/tracing.ts';
-import { toUser, type User, type UserRow } from '../../shared/src/user-schema.ts';
+import { queryTracker, type Sql } from '../../shared/src/storage/index.ts';
+import type { Metrics, Tracing } from '../../shared/src/observability/index.ts';
+import { toUser, type User, type UserRow } from '../../shared/src/api/index.ts';
 
 export interface UserPage {
   users: User[];

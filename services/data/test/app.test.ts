@@ -1,9 +1,8 @@
 // The data app alone, through app.request(), with the lookup replaced: what each lookup outcome
 // looks like to a client. (The real tiers are exercised in read-path and failures tests.)
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../shared/src/logger.ts';
-import { createMetrics } from '../../shared/src/metrics.ts';
-import type { User } from '../../shared/src/user-schema.ts';
+import { createLogger, createMetrics } from '../../shared/src/observability/index.ts';
+import type { User } from '../../shared/src/api/index.ts';
 import { createDataApp } from '../src/app.ts';
 import type { LookupResult, UserLookup } from '../src/user-lookup.ts';
 import type { UserQueries } from '../src/user-queries.ts';

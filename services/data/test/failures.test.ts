@@ -2,7 +2,7 @@
 // behind it.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../user/src/migrate.ts';
-import { createLogger } from '../../shared/src/logger.ts';
+import { createLogger } from '../../shared/src/observability/index.ts';
 import { createTestDatabase, PG, type TestDatabase } from '../../../test/support/postgres.ts';
 import { REDIS_PORT, startData, waitFor } from '../../../test/support/services.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';

@@ -1,15 +1,13 @@
 // Forces the interleavings that cache-aside gets wrong: a read that fetched the old row before a
 // write committed, and tries to cache it after the write's eviction.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseEnv } from '../../shared/src/config.ts';
-import { createSql } from '../../shared/src/db.ts';
-import { createLogger } from '../../shared/src/logger.ts';
-import { cacheMetrics, createMetrics } from '../../shared/src/metrics.ts';
-import { USERS_CHANNEL, type User } from '../../shared/src/user-schema.ts';
+import { parseEnv } from '../../shared/src/config/index.ts';
+import { createSql, createRedis } from '../../shared/src/storage/index.ts';
+import { createLogger, cacheMetrics, createMetrics } from '../../shared/src/observability/index.ts';
+import { USERS_CHANNEL, type User } from '../../shared/src/api/index.ts';
 import { dataEnv, type DataConfig } from '../src/config.ts';
 import { listenForChanges, type InvalidationListener } from '../src/invalidation.ts';
 import { createLocalCache, type LocalCache } from '../src/local-cache.ts';
-import { createRedis } from '../../shared/src/redis.ts';
 import { createRedisCache } from '../src/redis-cache.ts';
 import { createUserLookup, type UserLookup } from '../src/user-lookup.ts';
 import { createUserQueries, type UserQueries } from '../src/user-queries.ts';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '../../shared/src/config.ts';
-import { createSql } from '../../shared/src/db.ts';
-import { createLogger } from '../../shared/src/logger.ts';
-import { USERS_CHANNEL } from '../../shared/src/user-schema.ts';
+import { parseEnv } from '../../shared/src/config/index.ts';
+import { createSql } from '../../shared/src/storage/index.ts';
+import { createLogger } from '../../shared/src/observability/index.ts';
+import { USERS_CHANNEL } from '../../shared/src/api/index.ts';
 import { migrate } from '../../user/src/migrate.ts';
 import { dataEnv } from '../src/config.ts';
 import { listenForChanges } from '../src/invalidation.ts';

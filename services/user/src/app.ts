@@ -1,13 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { SCOPES, type Auth } from '../../shared/src/auth.ts';
-import { mountHealth, mountServiceInfo, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
-import { createServiceApp } from '../../shared/src/http.ts';
-import type { Logger } from '../../shared/src/logger.ts';
-import type { Metrics } from '../../shared/src/metrics.ts';
-import type { Tracing } from '../../shared/src/tracing.ts';
-import { ProblemError } from '../../shared/src/problem.ts';
-import { serveApiDescription } from '../../shared/src/openapi.ts';
+import { SCOPES, type Auth } from '../../shared/src/auth/index.ts';
+import { mountHealth, mountServiceInfo, type Lifecycle, type ReadinessReport } from '../../shared/src/lifecycle/index.ts';
+import { createServiceApp, ProblemError } from '../../shared/src/http/index.ts';
+import type { Logger, Metrics, Tracing } from '../../shared/src/observability/index.ts';
 import {
+  serveApiDescription,
   bearerSecurity,
   databaseUnavailableResponse,
   NameParam,
@@ -18,8 +15,8 @@ import {
   User,
   UserInfo,
   UserName,
-} from '../../shared/src/user-schema.ts';
-import { version } from '../../shared/src/version.ts';
+} from '../../shared/src/api/index.ts';
+import { version } from '../../shared/src/config/index.ts';
 import type { UserStore } from './users.ts';
 
 export const SERVICE = 'user-service';

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../shared/src/logger.ts';
-import type { EvictionMetrics } from '../../shared/src/metrics.ts';
-import { evictAndLog, userCacheKeys, type CacheRedis } from '../../shared/src/cache-protocol.ts';
+import type { Logger, EvictionMetrics } from '../../shared/src/observability/index.ts';
+import { evictAndLog, userCacheKeys, type CacheRedis } from '../../shared/src/cache/index.ts';
 import type { ReplicaAcks } from './replica-acks.ts';
 import type { UserStore } from './users.ts';
 
@@ -19,7 +18,7 @@ export interface CacheEvictorOptions {
 /**
  * Evicts a written name from the shared Redis tier straight after the commit, logs it for the
  * data-service replicas, and answers the write only once every live replica has dropped it from
- * its in-process tier or run out of its lease (shared/src/cache-protocol.ts has the argument).
+ * its in-process tier or run out of its lease (shared/src/cache/cache-protocol.ts has the argument).
  * NOTIFY still evicts too; it covers what this path missed. A write never fails because of Redis:
  * while Redis cannot be reached, a write waits until one lease has passed since the first failure,
  * when no replica still trusts its in-process tier.

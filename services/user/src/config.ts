@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { authEnv, authRefinement } from '../../shared/src/auth-config.ts';
-import { commonEnv, env } from '../../shared/src/config.ts';
+import { authEnv, authRefinement } from '../../shared/src/auth/index.ts';
+import { commonEnv, env } from '../../shared/src/config/index.ts';
 
 export const userEnv = commonEnv
   .extend({

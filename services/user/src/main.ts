@@ -1,6 +1,5 @@
-import { parseEnvOrExit } from '../../shared/src/config.ts';
-import { exitOnStartFailure } from '../../shared/src/server.ts';
-import { stopOnSignals } from '../../shared/src/shutdown.ts';
+import { parseEnvOrExit } from '../../shared/src/config/index.ts';
+import { exitOnStartFailure, stopOnSignals } from '../../shared/src/lifecycle/index.ts';
 import { userEnv } from './config.ts';
 import { startUserService } from './service.ts';
 

@@ -1,7 +1,7 @@
 // `npm run migrate [-- --seed]`: what the chart's migration step and operators run.
-import { commonEnv, parseEnvOrExit } from '../../shared/src/config.ts';
-import { createSql } from '../../shared/src/db.ts';
-import { createLogger } from '../../shared/src/logger.ts';
+import { commonEnv, parseEnvOrExit } from '../../shared/src/config/index.ts';
+import { createSql } from '../../shared/src/storage/index.ts';
+import { createLogger } from '../../shared/src/observability/index.ts';
 import { migrate, seedDemoUsers } from './migrate.ts';
 
 const config = parseEnvOrExit(commonEnv);

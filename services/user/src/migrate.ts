@@ -1,5 +1,5 @@
-import type { Sql } from '../../shared/src/db.ts';
-import type { Logger } from '../../shared/src/logger.ts';
+import type { Sql } from '../../shared/src/storage/index.ts';
+import type { Logger } from '../../shared/src/observability/index.ts';
 import { demoUsers, latestMigration, migrations } from './migrations.ts';
 
 // Any constant works as long as every replica uses the same one.

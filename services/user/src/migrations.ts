@@ -4,7 +4,7 @@ export interface Migration {
   sql: string;
 }
 
-import { USERS_CHANNEL } from '../../shared/src/user-schema.ts';
+import { USERS_CHANNEL } from '../../shared/src/api/index.ts';
 
 export const migrations: Migration[] = [
   {

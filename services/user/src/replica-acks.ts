@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { comparePositions, RELEASED, type LiveLease, type LogPosition } from '../../shared/src/cache-protocol.ts';
-import type { Logger } from '../../shared/src/logger.ts';
+import { comparePositions, RELEASED, type LiveLease, type LogPosition } from '../../shared/src/cache/index.ts';
+import type { Logger } from '../../shared/src/observability/index.ts';
 
 interface Waiter {
   entry: LogPosition;

@@ -1,15 +1,23 @@
-import { createAuth, warnIfAuthDisabled } from '../../shared/src/auth.ts';
-import { createSql } from '../../shared/src/db.ts';
-import { createRedis } from '../../shared/src/redis.ts';
-import { postgresReadiness, type Lifecycle, type ReadinessReport } from '../../shared/src/health.ts';
-import { createLogger, type Logger } from '../../shared/src/logger.ts';
-import { createMetrics, evictionMetrics, redisStateMetric } from '../../shared/src/metrics.ts';
-import { retryUntilDone } from '../../shared/src/time.ts';
-import { startServer, type RunningServer } from '../../shared/src/server.ts';
-import { startTracing } from '../../shared/src/tracing.ts';
+import { createAuth, warnIfAuthDisabled } from '../../shared/src/auth/index.ts';
+import { createSql, createRedis, retryUntilDone } from '../../shared/src/storage/index.ts';
+import {
+  postgresReadiness,
+  type Lifecycle,
+  type ReadinessReport,
+  startServer,
+  type RunningServer,
+} from '../../shared/src/lifecycle/index.ts';
+import {
+  createLogger,
+  type Logger,
+  createMetrics,
+  evictionMetrics,
+  redisStateMetric,
+  startTracing,
+} from '../../shared/src/observability/index.ts';
 import { createUserApp, SERVICE } from './app.ts';
 import { createCacheEvictor, evictingWrites } from './cache-eviction.ts';
-import { userCacheKeys } from '../../shared/src/cache-protocol.ts';
+import { userCacheKeys } from '../../shared/src/cache/index.ts';
 import { createReplicaAcks } from './replica-acks.ts';
 import type { UserConfig } from './config.ts';
 import { migrate, schemaIsCurrent, seedDemoUsers } from './migrate.ts';

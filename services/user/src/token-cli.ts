@@ -3,8 +3,7 @@
 //   kubectl exec deploy/<release>-user-service -- npm run -s token -- --scope users:write
 // Only the token goes to stdout, so `TOKEN=$(npm run -s token -- …)` works.
 import { parseArgs } from 'node:util';
-import { MIN_SECRET_BYTES } from '../../shared/src/auth-config.ts';
-import { parseTtl, signToken } from '../../shared/src/token.ts';
+import { MIN_SECRET_BYTES, parseTtl, signToken } from '../../shared/src/auth/index.ts';
 
 const USAGE = 'usage: npm run token -- [--scope "users:write users:read"] [--ttl 1h] [--sub name] [--iss issuer] [--aud audience]';
 /** Long-lived tokens cannot be revoked short of rotating the secret, so their life is capped. */

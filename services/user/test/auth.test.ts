@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../shared/src/logger.ts';
+import { createLogger } from '../../shared/src/observability/index.ts';
 import { migrate } from '../src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';
 import { startUser, TEST_JWT_SECRET, testToken, waitFor } from '../../../test/support/services.ts';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { userCacheKeys } from '../../shared/src/cache-protocol.ts';
+import { userCacheKeys } from '../../shared/src/cache/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';
 import { deleteUser, patchJson, postJson, REDIS_PORT, startUser, waitFor } from '../../../test/support/services.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';

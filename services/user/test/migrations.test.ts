@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
-import { createLogger } from '../../shared/src/logger.ts';
+import { createLogger } from '../../shared/src/observability/index.ts';
 import { migrate, schemaIsCurrent, seedDemoUsers } from '../src/migrate.ts';
 import { demoUsers, migrations } from '../src/migrations.ts';
 import { createTestDatabase, PG, type TestDatabase } from '../../../test/support/postgres.ts';

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuth } from '../../shared/src/auth.ts';
-import { createLogger } from '../../shared/src/logger.ts';
-import { createMetrics } from '../../shared/src/metrics.ts';
+import { createAuth } from '../../shared/src/auth/index.ts';
+import { createLogger, createMetrics } from '../../shared/src/observability/index.ts';
 import { createUserApp } from '../src/app.ts';
 import type { UserStore } from '../src/users.ts';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.ts';
+import { createTestDatabase, type TestDatabase, PG } from '../../../test/support/postgres.ts';
 import { authHeader, deleteUser, LogCapture, postJson, startUser, TEST_JWT_SECRET } from '../../../test/support/services.ts';
 import { TcpProxy } from '../../../test/support/tcp-proxy.ts';
-import { PG } from '../../../test/support/postgres.ts';
 
 let db: TestDatabase;
 

@@ -1,11 +1,9 @@
 import { getRequestListener } from '@hono/node-server';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CommonConfig } from './config.ts';
+import type { CommonConfig } from '../config/index.ts';
 import type { Lifecycle } from './health.ts';
-import type { Logger } from './logger.ts';
-import type { RequestListener, Tracing } from './tracing.ts';
-import type { Metrics } from './metrics.ts';
+import type { Logger, RequestListener, Tracing, Metrics } from '../observability/index.ts';
 import { shutdownSequence } from './shutdown.ts';
 
 type ServerConfig = Pick<

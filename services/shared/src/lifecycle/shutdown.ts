@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Lifecycle } from './health.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../observability/index.ts';
 
 export interface ShutdownOptions {
   /** The API server: readiness fails first, then it drains. */

@@ -2,9 +2,9 @@
 // empty stack), plus codes; never what a driver attaches to it (a query's parameters, a row's key).
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, PG, type TestDatabase } from '../../../test/support/postgres.ts';
-import { LogCapture } from '../../../test/support/services.ts';
-import { createLogger } from '../src/logger.ts';
+import { createTestDatabase, PG, type TestDatabase } from '../../../../test/support/postgres.ts';
+import { LogCapture } from '../../../../test/support/services.ts';
+import { createLogger } from '../../src/observability/index.ts';
 
 let db: TestDatabase;
 

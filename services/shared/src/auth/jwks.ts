@@ -1,5 +1,5 @@
 import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../observability/index.ts';
 
 export interface JwksOptions {
   url: string;

@@ -58,7 +58,7 @@ export const commonEnv = z.object({
 
   /**
    * OpenTelemetry's own variables: tracing is on when an OTLP/HTTP endpoint is set (see
-   * tracing.ts). The SDK reads the others (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …) itself.
+   * observability/tracing.ts). The SDK reads the others (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …) itself.
    */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),

@@ -1,9 +1,8 @@
 // What the metrics promise on their own: a histogram that can show a timed-out request, and a
 // build info series that says what runs.
 import { describe, expect, it } from 'vitest';
-import { commonEnv, parseEnv } from '../src/config.ts';
-import { createMetrics, REQUEST_DURATION_BUCKETS } from '../src/metrics.ts';
-import { revision, version } from '../src/version.ts';
+import { commonEnv, parseEnv, revision, version } from '../../src/config/index.ts';
+import { createMetrics, REQUEST_DURATION_BUCKETS } from '../../src/observability/index.ts';
 
 describe('request duration histogram', () => {
   it('has finite buckets past the longest a request can wait: a Redis command, then a PostgreSQL connect and query', () => {

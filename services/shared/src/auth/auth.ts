@@ -4,8 +4,8 @@ import { jwk } from 'hono/jwk';
 import { jwt } from 'hono/jwt';
 import type { AuthConfig } from './auth-config.ts';
 import { createJwksKeys } from './jwks.ts';
-import type { Logger } from './logger.ts';
-import { problem } from './problem.ts';
+import type { Logger } from '../observability/index.ts';
+import { problem } from '../http/index.ts';
 
 export const SCOPES = { write: 'users:write', read: 'users:read' } as const;
 

@@ -36,9 +36,9 @@ import {
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
 import type { Logger } from './logger.ts';
-import type { CacheRedis } from './cache-protocol.ts';
-import type { PostgresServer, RequestListener, Tracing } from './tracing.ts';
-import { version } from './version.ts';
+import type { CacheRedis } from '../cache/index.ts';
+import type { PostgresServer, RequestListener, Tracing } from './tracing-interface.ts';
+import { version } from '../config/index.ts';
 
 export interface TracingOptions {
   service: string;

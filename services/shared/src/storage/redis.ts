@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { defineCacheScripts, type CacheRedis } from './cache-protocol.ts';
-import type { CommonConfig } from './config.ts';
+import { defineCacheScripts, type CacheRedis } from '../cache/index.ts';
+import type { CommonConfig } from '../config/index.ts';
 
 /**
  * A client for a cache, not a database: commands fail at once while disconnected (no offline

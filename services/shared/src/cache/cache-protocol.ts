@@ -164,7 +164,7 @@ export type CacheRedis = Redis & {
   releaseLease(leasesKey: string, acksChannel: string, replica: string, released: string): Promise<number>;
 };
 
-/** Gives a client the protocol's scripts (shared/redis.ts does this for every client it makes). */
+/** Gives a client the protocol's scripts (storage/redis.ts does this for every client it makes). */
 export function defineCacheScripts(redis: Redis): CacheRedis {
   // Scripts run by SHA (EVALSHA, loaded on first use): one round trip, one small command each.
   redis.defineCommand('evictUser', { numberOfKeys: 2, lua: EVICT });

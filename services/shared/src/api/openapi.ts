@@ -3,9 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { MAX_BODY_BYTES } from './body-limit.ts';
-import type { AppEnv } from './http.ts';
-import { PROBLEM_CONTENT_TYPE } from './problem.ts';
+import { MAX_BODY_BYTES, type AppEnv, PROBLEM_CONTENT_TYPE } from '../http/index.ts';
 
 /** References to the reusable parts every service's document registers (see serveApiDescription). */
 export const ref = {
@@ -18,13 +16,13 @@ export const ref = {
 } as const;
 
 /**
- * Headers the shared middleware puts on every answer (http.ts, and the data-service read lane), so
+ * Headers the shared middleware puts on every answer (http/app.ts, and the data-service read lane), so
  * every documented response declares them. A header added to every answer elsewhere belongs here
  * too: the contract test fails on any header a service sends that its document does not declare.
  */
 const HEADERS_ON_EVERY_ANSWER = { 'X-Request-Id': ref.requestIdHeader, 'X-Content-Type-Options': ref.noSniffHeader };
 
-/** What the shared middleware adds to writes and errors only (NO_STORE_HEADERS in http.ts). */
+/** What the shared middleware adds to writes and errors only (NO_STORE_HEADERS in http/errors.ts). */
 const HEADERS_ON_WRITES_AND_ERRORS = { 'Cache-Control': ref.noStoreHeader };
 
 /** Refusals of auth.ts carry a Bearer challenge (RFC 6750). */
@@ -115,7 +113,7 @@ function swaggerUiDist(): string {
 
 /**
  * The document as generated from the routes, plus what the shared middleware does for every
- * operation (createServiceApp in http.ts), so no route has to repeat it:
+ * operation (createServiceApp in http/app.ts), so no route has to repeat it:
  * - every answer carries X-Request-Id and `X-Content-Type-Options: nosniff`, and a caller may
  *   send an X-Request-Id;
  * - every write and every error carries `Cache-Control: no-store`; a refusal (401/403)
@@ -125,7 +123,7 @@ function swaggerUiDist(): string {
  *   top-level `security`;
  * - any request can end in a 500 problem (the error handler);
  * - a body over the limit is refused with 413 on every method that may carry one.
- * A known path asked with a method it has no operation for answers 405 with `Allow` (http.ts);
+ * A known path asked with a method it has no operation for answers 405 with `Allow` (http/errors.ts);
  * OpenAPI can hang a response only on an operation, so that is said in `info.description`
  * instead, and test/hardening.test.ts proves it.
  */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from './config.ts';
+import { env } from '../config/index.ts';
 
 /** HS256 keys shorter than the hash output make brute-forcing a token's signature practical. */
 export const MIN_SECRET_BYTES = 32;

@@ -1,9 +1,7 @@
 // Which requests get an access line at info, and that every request is in the metric anyway.
 import { describe, expect, it } from 'vitest';
-import { requestRecorder, SLOW_REQUEST_SECONDS } from '../src/access-log.ts';
-import { createLogger } from '../src/logger.ts';
-import { createMetrics } from '../src/metrics.ts';
-import { LogCapture } from '../../../test/support/services.ts';
+import { requestRecorder, SLOW_REQUEST_SECONDS, createLogger, createMetrics } from '../../src/observability/index.ts';
+import { LogCapture } from '../../../../test/support/services.ts';
 
 function recorderAt(level: string) {
   const logs = new LogCapture();

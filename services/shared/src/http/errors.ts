@@ -2,8 +2,8 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Env } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isDatabaseUnavailable } from './db.ts';
-import type { Logger } from './logger.ts';
+import { isDatabaseUnavailable } from '../storage/index.ts';
+import type { Logger } from '../observability/index.ts';
 import { problem, ProblemError, type Problem } from './problem.ts';
 
 /** Seconds a client should wait before retrying while PostgreSQL is away. */

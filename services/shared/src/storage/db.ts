@@ -1,8 +1,7 @@
 import postgres from 'postgres';
-import type { CommonConfig } from './config.ts';
-import type { Metrics } from './metrics.ts';
+import type { CommonConfig } from '../config/index.ts';
+import type { Metrics, Tracing } from '../observability/index.ts';
 import { TimeoutError, withTimeout } from './time.ts';
-import type { Tracing } from './tracing.ts';
 
 export type Sql = postgres.Sql;
 

@@ -1,9 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Sql } from './db.ts';
-import type { AppEnv } from './http.ts';
-import { withTimeout } from './time.ts';
-import { NoQuery, problemResponse } from './user-schema.ts';
-import { version } from './version.ts';
+import { type Sql, withTimeout } from '../storage/index.ts';
+import type { AppEnv } from '../http/index.ts';
+import { NoQuery, problemResponse } from '../api/index.ts';
+import { version } from '../config/index.ts';
 
 export type CheckState = 'up' | 'down' | 'missing';
 

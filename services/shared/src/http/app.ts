@@ -1,13 +1,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { accessLog } from './access-log.ts';
+import { accessLog, type Logger, type Metrics, type Tracing } from '../observability/index.ts';
 import { bodyLimit } from './body-limit.ts';
 import { noRouteProblem, problemForError } from './errors.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
 import { problem } from './problem.ts';
 import { requestIds } from './request-id.ts';
-import type { Tracing } from './tracing.ts';
 import { utf8JsonBodies } from './utf8-body.ts';
 import { validationProblem } from './validation-problem.ts';
 
@@ -18,7 +15,7 @@ export interface ServiceAppOptions {
   logger: Logger;
   metrics: Metrics;
   tracing?: Tracing | undefined;
-  /** false when METRICS_PORT serves /metrics apart from the API (server.ts). */
+  /** false when METRICS_PORT serves /metrics apart from the API (lifecycle/server.ts). */
   metricsOnApiPort?: boolean;
 }
 

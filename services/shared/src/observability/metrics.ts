@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { revision, version } from './version.ts';
+import { revision, version } from '../config/index.ts';
 
 /**
  * Buckets of the request histogram, in seconds. Fine at the bottom (a cache hit takes well under

@@ -76,7 +76,7 @@ export const databaseUnavailableResponse = {
 
 /**
  * The query of an operation that takes no query parameters. Unknown query parameters are
- * rejected like unknown body fields (validation-problem.ts says why).
+ * rejected like unknown body fields (http/validation-problem.ts says why).
  */
 export const NoQuery = z.strictObject({});
 
