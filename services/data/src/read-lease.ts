@@ -34,7 +34,7 @@ const LOG_BATCH = 1_000;
 const LOG_BLOCK_MS = 1_000;
 
 /**
- * This replica's side of read-your-writes (the argument is in shared/src/cache/index.ts): it
+ * This replica's side of read-your-writes (the argument is in shared/src/cache/cache-protocol.ts): it
  * holds a lease in Redis, applies the log of written names to its in-process tier, acknowledges
  * how far it got, and says whether that tier may be trusted right now.
  */
