@@ -123,14 +123,17 @@ async function main() {
   await measureServer(data, () => readScenarios(data, dataPrefix));
   await stop(data);
 
-  // data-service is stopped first: it would otherwise spend the servers' core on every NOTIFY.
+  // One data-service replica runs during the registers, as in any deployment: each write waits for
+  // its acknowledgement (read-your-writes), and it handles every NOTIFY on the servers' core.
   // user-service evicts written names from data-service's Redis keys, so it shares their prefix.
+  const replica = await start('data-service-replica', 'dist/services/data/src/main.js', PORTS.data, { REDIS_KEY_PREFIX: dataPrefix, LOG_LEVEL: 'info' });
   const user = await start('user-service', 'dist/services/user/src/main.js', PORTS.user, { REDIS_KEY_PREFIX: dataPrefix, LOG_LEVEL: 'info' });
   await measureServer(user, async () => {
     const token = signWriteToken(scratch!.env.JWT_SECRET!);
     await load(user, 'register', { mode: 'register', prefix: `reg-${runId}-`, token }, { mode: 'register', prefix: `regwarm-${runId}-`, token });
   });
   await stop(user);
+  await stop(replica);
 
   const [command, argv] = pinned(pinning.server, process.execPath, ['bench/insert-loop.ts']);
   const output = await runCommand(command, argv, pgEnv(database, {
