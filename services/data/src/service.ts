@@ -79,8 +79,6 @@ export async function startDataService(config: DataConfig, logger = createLogger
     metrics: cacheCounters,
   });
   const lookup = tracing ? tracedLookup(untracedLookup, tracing) : untracedLookup;
-  // Started with the in-process tier usable, unless Redis cannot give a lease within a second.
-  if (local) await lease.start(1_000);
   listener.start({
     onChange: (name) => lookup.invalidate(name),
     onLost: () => lookup.forgetAll(),
@@ -128,6 +126,9 @@ export async function startDataService(config: DataConfig, logger = createLogger
       await tracing?.shutdown();
     },
   });
+  // Once listening (a start that fails ends before any lease): ready with the in-process tier
+  // usable, unless Redis cannot give a lease within a second.
+  if (local) await lease.start(1_000);
   return { ...server, logger };
 }
 
