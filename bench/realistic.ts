@@ -16,7 +16,7 @@ import { freePort } from '../scripts/free-port.ts';
 import { signWriteToken } from './realistic/jwt.ts';
 import type { GeneratorConfig } from './realistic/load-generator.ts';
 import { keysUnder, usedMemory } from './realistic/redis-memory.ts';
-import { renderRealistic, spliceRealistic, type LocalTier, type SizeResult } from './realistic/report.ts';
+import { appendRuns, renderRealistic, runRows, spliceRealistic, type LocalTier, type SizeResult } from './realistic/report.ts';
 import { notableLogLines } from './realistic/service-log.ts';
 
 const { values: options } = parseArgs({
@@ -29,6 +29,8 @@ const { values: options } = parseArgs({
     unknown: { type: 'string', default: '0.05' },
     zipf: { type: 'string', default: '1' },
     label: { type: 'string', default: 'full run' },
+    // off: user-service answers writes after the Redis eviction alone (WRITES_AWAIT_REPLICAS=false).
+    acks: { type: 'string', default: 'on' },
   },
 });
 const number = (name: keyof typeof options) => {
@@ -41,6 +43,8 @@ const sizes = String(options.sizes).split(',').map((size) => {
   if (!Number.isInteger(users) || users < 1_000) throw new Error(`--sizes expects user counts of at least 1000 (e.g. 100k,1m,10m), got ${size}`);
   return users;
 });
+if (options.acks !== 'on' && options.acks !== 'off') throw new Error(`--acks expects on or off, got ${options.acks}`);
+const awaitReplicas = options.acks === 'on';
 const load = {
   rate: number('rate'),
   seconds: number('seconds'),
@@ -80,7 +84,7 @@ async function runSize(users: number): Promise<SizeResult> {
   for (const [i, tierFile] of tierFiles.entries()) {
     replicas.push(await start(`data-service-${i + 1}`, 'dist/services/data/src/main.js', await freePort(), { ...common, BENCH_LOCAL_TIER_FILE: tierFile }, ['--import', probe]));
   }
-  const user = await start('user-service', 'dist/services/user/src/main.js', await freePort(), { ...common, JWT_SECRET: jwtSecret, ...(jwtClaims.issuer ? { JWT_ISSUER: jwtClaims.issuer } : {}), ...(jwtClaims.audience ? { JWT_AUDIENCE: jwtClaims.audience } : {}) });
+  const user = await start('user-service', 'dist/services/user/src/main.js', await freePort(), { ...common, WRITES_AWAIT_REPLICAS: String(awaitReplicas), JWT_SECRET: jwtSecret, ...(jwtClaims.issuer ? { JWT_ISSUER: jwtClaims.issuer } : {}), ...(jwtClaims.audience ? { JWT_AUDIENCE: jwtClaims.audience } : {}) });
   const all = [...replicas, user];
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const idle = all.map((server) => rssMb(server.pid));
@@ -140,16 +144,18 @@ async function main() {
   const results: SizeResult[] = [];
   for (const users of sizes) results.push(await runSize(users));
 
-  const section = renderRealistic({
+  const input = {
     label: String(options.label),
     command: `npm run bench:realistic -- ${process.argv.slice(2).map((arg) => (/\s/.test(arg) ? `'${arg}'` : arg)).join(' ')}`.trim(),
     machine: { cores, cpu: cpuModel(), node: process.version, date: new Date().toISOString(), pinning: pinning.note, loadAverage: `${loadAtStart} at the start, ${loadAverage()} at the end` },
     load,
     results,
-  });
+  };
+  const section = renderRealistic(input);
   process.stdout.write(`\n${section}`);
   const file = 'bench/RESULTS.md';
-  writeFileSync(file, spliceRealistic(existsSync(file) ? readFileSync(file, 'utf8') : '', section));
+  const spliced = spliceRealistic(existsSync(file) ? readFileSync(file, 'utf8') : '', section);
+  writeFileSync(file, appendRuns(spliced, runRows(input, awaitReplicas ? 'replicas' : 'redis only')));
   process.stdout.write(`\nwritten to ${file} (section "Realistic workload")\n`);
 }
 

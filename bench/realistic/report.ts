@@ -161,3 +161,33 @@ export function keptRealistic(existing: string): string {
   const end = existing.indexOf(END);
   return start >= 0 && end > start ? `\n${existing.slice(start, end + END.length)}\n` : '';
 }
+
+export const RUNS_START = '<!-- realistic runs: every run of `npm run bench:realistic` appends its rows -->';
+export const RUNS_END = '<!-- /realistic runs -->';
+const RUNS_HEADER = [
+  '## Realistic workload: every run',
+  '',
+  'One row per size and run, appended by each `npm run bench:realistic` (the section above shows only the latest run in full). Write acknowledgement: `replicas` waits for every data-service replica (the default), `redis only` is `--acks off` (WRITES_AWAIT_REPLICAS=false), the mechanism switched off.',
+  '',
+  '| date (UTC) | label | write acknowledgement | users | ops/s | read p50 / p99 ms | write p50 / p99 ms | stale reads / checked | load average start, end |',
+  '|---|---|---|--:|--:|--:|--:|--:|---|',
+];
+
+/** One table row per size of this run. */
+export function runRows({ label, machine, results }: RealisticInput, acknowledgement: string): string[] {
+  return results.map(
+    (r) =>
+      `| ${machine.date.slice(0, 16).replace('T', ' ')} | ${label} | ${acknowledgement} | ${count(r.users)} | ${Math.round(r.load.operations / r.load.seconds)} | ${fixed(r.load.read.p50Ms)} / ${fixed(r.load.read.p99Ms)} | ${fixed(r.load.write.p50Ms)} / ${fixed(r.load.write.p99Ms)} | **${r.load.staleness.stale}** / ${count(r.load.staleness.checked)} | ${machine.loadAverage} |`,
+  );
+}
+
+/** `existing` with `rows` added to the every-run table (made when absent). */
+export function appendRuns(existing: string, rows: string[]): string {
+  const start = existing.indexOf(RUNS_START);
+  const end = existing.indexOf(RUNS_END);
+  if (start >= 0 && end > start) {
+    const before = existing.slice(0, end).replace(/\n*$/, '\n');
+    return `${before}${rows.join('\n')}\n${existing.slice(end)}`;
+  }
+  return `${existing.replace(/\n*$/, '\n\n')}${[RUNS_START, ...RUNS_HEADER, ...rows, RUNS_END].join('\n')}\n`;
+}

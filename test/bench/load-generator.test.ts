@@ -68,16 +68,19 @@ describe('realistic load generator', () => {
   });
 
   it('reports stale reads when the replicas cannot hear writes', async () => {
-    // Without the NOTIFY trigger each replica keeps serving what its own tier holds after a write.
+    // Without the NOTIFY trigger, and with writes through a user-service whose evictions and write
+    // log go to other Redis keys, each replica keeps serving what its own tiers hold after a write.
     await db.sql`alter table users disable trigger users_notify_change`;
+    const elsewhere = await startUser(db.name, { REDIS_KEY_PREFIX: `test:${db.name}:elsewhere:`, MIGRATE_ON_START: 'false' });
     try {
-      const result = await generate({ seed: 3, seconds: 2 });
+      const result = await generate({ seed: 3, seconds: 2, writeUrl: elsewhere.url });
       expect(result.failures).toEqual({});
       expect(result.staleness.stale).toBeGreaterThan(0);
       expect(result.staleness.fromCache).toBe(result.staleness.stale);
       expect(result.staleness.examples[0]).toMatchObject({ cache: 'HIT' });
       expect(result.staleness.examples[0]!.returned).toBeLessThan(result.staleness.examples[0]!.expected);
     } finally {
+      await elsewhere.stop();
       await db.sql`alter table users enable trigger users_notify_change`;
     }
   });

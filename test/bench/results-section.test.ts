@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keptRealistic, spliceRealistic } from '../../bench/realistic/report.ts';
+import { appendRuns, keptRealistic, spliceRealistic } from '../../bench/realistic/report.ts';
 
 const section = (text: string) =>
   `<!-- realistic-workload: written by \`npm run bench:realistic\`; \`npm run bench\` keeps it -->\n## Realistic workload\n\n${text}\n<!-- /realistic-workload -->\n`;
@@ -16,5 +16,16 @@ describe('the realistic section of bench/RESULTS.md', () => {
     const file = spliceRealistic('# old report\n', section('kept'));
     expect(`# new report\n${keptRealistic(file)}`).toBe(`# new report\n\n${section('kept')}`);
     expect(keptRealistic('# report without it\n')).toBe('');
+  });
+});
+
+describe('the every-run table of bench/RESULTS.md', () => {
+  it('is made on the first run and keeps every earlier row when later runs append theirs', () => {
+    const first = appendRuns('# Benchmark results\n', ['| run 1 |']);
+    expect(first.startsWith('# Benchmark results\n\n<!-- realistic runs')).toBe(true);
+    const second = appendRuns(first, ['| run 2 a |', '| run 2 b |']);
+    const rows = second.split('\n').filter((line) => line.startsWith('| run'));
+    expect(rows).toEqual(['| run 1 |', '| run 2 a |', '| run 2 b |']);
+    expect(second.trimEnd().endsWith('<!-- /realistic runs -->')).toBe(true);
   });
 });

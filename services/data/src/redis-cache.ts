@@ -64,10 +64,13 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
     return !flushing;
   }
 
-  /** Deletes every key of ours: after missed evictions nothing in Redis can be trusted. */
+  /**
+   * Deletes every cached answer: after missed evictions none can be trusted. Generations stay (a
+   * fill prepared before the flush must still be refused), and so do the replicas' leases and log.
+   */
   async function flush(): Promise<void> {
     try {
-      const removed = await deleteKeysUnder(redis, keyPrefix);
+      const removed = await deleteKeysUnder(redis, keys.value(''));
       mustFlush = false;
       logger.info({ removed }, 'flushed redis entries that may have missed an eviction');
       succeeded();

@@ -22,6 +22,7 @@ import type { DataConfig } from './config.ts';
 import { listenForChanges } from './invalidation.ts';
 import { createLocalCache } from './local-cache.ts';
 import { createReadLane } from './read-lane.ts';
+import { createReadLease } from './read-lease.ts';
 import { createRedisCache } from './redis-cache.ts';
 import { createUserLookup, tracedLookup } from './user-lookup.ts';
 import { createUserQueries } from './user-queries.ts';
@@ -58,11 +59,23 @@ export async function startDataService(config: DataConfig, logger = createLogger
   });
 
   const listener = listenForChanges((overrides) => createSql(config, `${SERVICE}-listener`, overrides), USERS_CHANNEL, logger);
+  // Blocking reads of the write log wait longer than any other command may.
+  const logReader = createRedis({ ...config, REDIS_COMMAND_TIMEOUT_MS: config.REDIS_COMMAND_TIMEOUT_MS + 1_000 }, `${SERVICE}-log`);
+  const lease = createReadLease({
+    redis,
+    logReader,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    leaseMs: config.CACHE_LEASE_MS,
+    logger,
+    onWritten: (name) => untracedLookup.forgetLocally(name),
+    onForgetAll: () => untracedLookup.forgetAllLocally(),
+  });
   const untracedLookup = createUserLookup({
     queries,
     redis: redisCache,
     local,
     coherent: () => listener.listening,
+    localTrusted: lease.trusted,
     metrics: cacheCounters,
   });
   const lookup = tracing ? tracedLookup(untracedLookup, tracing) : untracedLookup;
@@ -107,11 +120,15 @@ export async function startDataService(config: DataConfig, logger = createLogger
     logger,
     lifecycle,
     close: async () => {
+      await lease.close();
       await listener.close();
       await Promise.all([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);
       await tracing?.shutdown();
     },
   });
+  // Once listening (a start that fails ends before any lease): ready with the in-process tier
+  // usable, unless Redis cannot give a lease within a second.
+  if (local) await lease.start(1_000);
   return { ...server, logger };
 }
 

@@ -19,6 +19,8 @@ export interface UserLookupDeps {
   local: LocalCache | undefined;
   /** False while changes cannot be heard; then no cache is read or filled. */
   coherent: () => boolean;
+  /** False while this replica holds no read lease (read-lease.ts): then the in-process tier is skipped. */
+  localTrusted: () => boolean;
   metrics: CacheMetrics;
 }
 
@@ -34,11 +36,13 @@ interface Flight {
  * flight so later lookups start afresh and its result never lands in the local tier (the Redis side
  * of that race is in shared/src/cache/cache-protocol.ts).
  */
-export function createUserLookup({ queries, redis, local, coherent, metrics }: UserLookupDeps) {
+export function createUserLookup({ queries, redis, local: localTier, coherent, localTrusted, metrics }: UserLookupDeps) {
   const flights = new Map<string, Flight>();
+  // The tier to read and fill now, or none.
+  const trustedLocal = () => (localTier && localTrusted() ? localTier : undefined);
 
   function fromLocalTier(name: string): LookupResult | undefined {
-    const hit = local?.get(name);
+    const hit = trustedLocal()?.get(name);
     if (!hit) return undefined;
     metrics.lookups.inc({ tier: 'local', result: 'hit' });
     return { user: hit.user, cached: true, tier: 'local' };
@@ -54,15 +58,30 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
     const fromRedis = await redis.lookup(name);
     if (fromRedis.state === 'hit') {
       metrics.lookups.inc({ tier: 'redis', result: 'hit' });
-      if (!flight.stale) local?.set(name, { user: fromRedis.user });
+      if (!flight.stale) trustedLocal()?.set(name, { user: fromRedis.user });
       return { user: fromRedis.user, cached: true, tier: 'redis' };
     }
     if (fromRedis.state === 'miss') metrics.lookups.inc({ tier: 'redis', result: 'miss' });
 
     const user = await fromDatabase(name);
     if (fromRedis.state === 'miss') await redis.fill(name, user, fromRedis.generation);
-    if (!flight.stale) local?.set(name, { user });
+    if (!flight.stale) trustedLocal()?.set(name, { user });
     return { user, cached: false, tier: 'postgres' };
+  }
+
+  function forgetLocally(name: string): void {
+    localTier?.delete(name);
+    const flight = flights.get(name);
+    if (flight) {
+      flight.stale = true;
+      flights.delete(name);
+    }
+  }
+
+  function forgetAllLocally(): void {
+    localTier?.clear();
+    for (const flight of flights.values()) flight.stale = true;
+    flights.clear();
   }
 
   return {
@@ -71,7 +90,7 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
 
       const hit = fromLocalTier(name);
       if (hit) return hit;
-      if (local) metrics.lookups.inc({ tier: 'local', result: 'miss' });
+      if (trustedLocal()) metrics.lookups.inc({ tier: 'local', result: 'miss' });
 
       const joined = flights.get(name);
       if (joined) return joined.promise;
@@ -91,23 +110,22 @@ export function createUserLookup({ queries, redis, local, coherent, metrics }: U
       return coherent() ? fromLocalTier(name) : undefined;
     },
 
-    /** A NOTIFY said the name changed. */
+    /** A NOTIFY said the name changed: drop it here and from Redis. */
     invalidate(name: string): void {
       metrics.invalidations.inc();
-      local?.delete(name);
-      const flight = flights.get(name);
-      if (flight) {
-        flight.stale = true;
-        flights.delete(name);
-      }
+      forgetLocally(name);
       redis.invalidate(name);
     },
 
+    /** The write log said the name changed; the writer has already evicted it from Redis. */
+    forgetLocally,
+
+    /** The in-process tier may have missed changes: drop it and detach every lookup in flight. */
+    forgetAllLocally,
+
     /** Changes may have been missed: drop everything this process holds and distrust Redis. */
     forgetAll(): void {
-      local?.clear();
-      for (const flight of flights.values()) flight.stale = true;
-      flights.clear();
+      forgetAllLocally();
       redis.distrust();
     },
   };

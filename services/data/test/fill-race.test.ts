@@ -63,7 +63,8 @@ beforeAll(async () => {
   local = createLocalCache({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20 })!;
   const redisCache = createRedisCache({ redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: 600, negativeTtlSeconds: 600, logger: silent, metrics: counters });
   listener = listenForChanges((overrides) => createSql(config, 'fill-race-listener', overrides), USERS_CHANNEL, silent);
-  lookup = createUserLookup({ queries: gated, redis: redisCache, local, coherent: () => listener.listening, metrics: counters });
+  // The NOTIFY side of the race alone: no read lease, the in-process tier is always trusted here.
+  lookup = createUserLookup({ queries: gated, redis: redisCache, local, coherent: () => listener.listening, localTrusted: () => true, metrics: counters });
   listener.start({
     onChange: (name) => {
       lookup.invalidate(name);

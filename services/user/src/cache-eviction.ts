@@ -1,40 +1,62 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, EvictionMetrics } from '../../shared/src/observability/index.ts';
-import { evictUser, userCacheKeys, type CacheRedis } from '../../shared/src/cache/index.ts';
+import { evictAndLog, userCacheKeys, type CacheRedis } from '../../shared/src/cache/index.ts';
+import type { ReplicaAcks } from './replica-acks.ts';
 import type { UserStore } from './users.ts';
 
+export interface CacheEvictorOptions {
+  redis: CacheRedis;
+  keyPrefix: string;
+  /** The replicas' acknowledgements; without them a write waits only for Redis' eviction. */
+  acks: ReplicaAcks | undefined;
+  /** The replicas' lease length (CACHE_LEASE_MS): how long a write waits when Redis is down. */
+  leaseMs: number;
+  logger: Logger;
+  metrics: EvictionMetrics;
+}
+
 /**
- * Evicts a written name from the shared Redis tier straight after the commit, and the write
- * answers only once Redis has done it: a read sent after the answer must not find the old value
- * in Redis, and the replicas' NOTIFY arrives on its own schedule. NOTIFY still evicts too; it
- * covers the eviction this path missed. Best effort: the wait is bounded by Redis' command
- * timeout, and a write never fails because of Redis.
+ * Evicts a written name from the shared Redis tier straight after the commit, logs it for the
+ * data-service replicas, and answers the write only once every live replica has dropped it from
+ * its in-process tier or run out of its lease (shared/src/cache/cache-protocol.ts has the argument).
+ * NOTIFY still evicts too; it covers what this path missed. A write never fails because of Redis:
+ * while Redis cannot be reached, a write waits until one lease has passed since the first failure,
+ * when no replica still trusts its in-process tier.
  */
-export function createCacheEvictor(redis: CacheRedis, keyPrefix: string, logger: Logger, metrics: EvictionMetrics) {
+export function createCacheEvictor({ redis, keyPrefix, acks, leaseMs, logger, metrics }: CacheEvictorOptions) {
   const keys = userCacheKeys(keyPrefix);
   let failing = false;
+  /** performance.now() of the first failure in the current outage; undefined while Redis answers. */
+  let outageSince: number | undefined;
+  // Connected again: a later outage is timed from its own first failure.
+  redis.on('ready', () => (outageSince = undefined));
+
+  function untilLeasesEnd(): Promise<void> {
+    outageSince ??= performance.now();
+    const waitMs = outageSince + leaseMs - performance.now();
+    return waitMs > 0 ? sleep(waitMs) : Promise.resolve();
+  }
 
   return {
-    /** Resolves when Redis has evicted the name or the attempt failed; never rejects. */
-    evict(name: string): Promise<void> {
+    /** Resolves when the replicas are done with the name (or their leases are), never rejects. */
+    async evict(name: string): Promise<void> {
       // Not sent while disconnected (commands fail at once then), but still an eviction that was missed.
       if (redis.status !== 'ready') {
         metrics.failed.inc();
-        return Promise.resolve();
+        return untilLeasesEnd();
       }
-      const evicted = evictUser(redis, keys, name).then(
-        () => {
-          if (failing) logger.info('redis is back; evicting written users again');
-          failing = false;
-        },
-        (error: unknown) => {
-          metrics.failed.inc();
-          if (!failing) logger.warn({ err: error }, 'redis eviction failed; data-service evicts on NOTIFY');
-          failing = true;
-        },
-      );
-      // While evictions fail (a hung Redis times every one out), writes stop waiting for them:
-      // Redis is then no source of fresh reads for anyone, and NOTIFY evicts when it can.
-      return failing ? Promise.resolve() : evicted;
+      try {
+        const { entry, leases } = await evictAndLog(redis, keys, name);
+        if (failing) logger.info('redis is back; evicting written users again');
+        failing = false;
+        outageSince = undefined;
+        await acks?.awaitReplicas(entry, leases);
+      } catch (error) {
+        metrics.failed.inc();
+        if (!failing) logger.warn({ err: error }, 'redis eviction failed; data-service evicts on NOTIFY');
+        failing = true;
+        await untilLeasesEnd();
+      }
     },
     state(): 'up' | 'down' {
       return redis.status === 'ready' && !failing ? 'up' : 'down';

@@ -25,6 +25,12 @@ export const userEnv = commonEnv
     EVENTS_STREAM_MAX_LENGTH: env.positiveInt.default(100_000),
     /** Published events stay in the outbox this long, then are pruned. */
     EVENTS_RETENTION: duration.default(86_400),
+    /**
+     * A write answers once every data-service replica has dropped the name from its in-process
+     * tier (or run out of its lease). false answers after the Redis eviction alone, and a read
+     * right after a write may then get the old answer from a replica for a few milliseconds.
+     */
+    WRITES_AWAIT_REPLICAS: env.flag.default(true),
     ...authEnv,
   })
   // Every write is authenticated: a key is needed unless AUTH=disabled.

@@ -18,6 +18,8 @@ import {
 } from '../../shared/src/observability/index.ts';
 import { createUserApp, SERVICE } from './app.ts';
 import { createCacheEvictor, evictingWrites } from './cache-eviction.ts';
+import { userCacheKeys } from '../../shared/src/cache/index.ts';
+import { createReplicaAcks } from './replica-acks.ts';
 import type { UserConfig } from './config.ts';
 import { migrate, schemaIsCurrent, seedDemoUsers } from './migrate.ts';
 import { relayMetrics } from './events/metrics.ts';
@@ -42,7 +44,17 @@ export async function startUserService(config: UserConfig, logger = createLogger
   const stopping = new AbortController();
   const redis = createRedis(config, SERVICE);
   tracing?.instrumentRedis(redis);
-  const evictor = createCacheEvictor(redis, config.REDIS_KEY_PREFIX, logger, evictionMetrics(metrics));
+  // Acknowledgements arrive on a subscribed connection, which can send nothing else.
+  const subscriber = config.WRITES_AWAIT_REPLICAS ? createRedis(config, `${SERVICE}-acks`) : undefined;
+  const acks = subscriber && createReplicaAcks(subscriber, userCacheKeys(config.REDIS_KEY_PREFIX).acks, logger);
+  const evictor = createCacheEvictor({
+    redis,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    acks,
+    leaseMs: config.CACHE_LEASE_MS,
+    logger,
+    metrics: evictionMetrics(metrics),
+  });
   redisStateMetric(metrics, () => evictor.state());
 
   const postgresReady = postgresReadiness(sql, () => schemaIsCurrent(sql));
@@ -116,6 +128,7 @@ export async function startUserService(config: UserConfig, logger = createLogger
   async function closeClients(): Promise<void> {
     stopping.abort();
     await migrated;
+    subscriber?.disconnect();
     await relayStarted;
     await relay?.close();
     await Promise.all([

@@ -49,6 +49,12 @@ export const commonEnv = z.object({
   REDIS_KEY_PREFIX: z.string().default('users:'),
   /** A Redis command slower than this counts as a failure; the request goes on without Redis. */
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.max(10_000).default(200),
+  /**
+   * How long a data-service replica may answer from its in-process tier without renewing its
+   * lease, and so the longest a write waits for a silent replica (cache-protocol.ts). Set the same
+   * on both services: user-service waits this long when Redis is down.
+   */
+  CACHE_LEASE_MS: positiveInt.min(100).max(60_000).default(2_000),
 
   /**
    * OpenTelemetry's own variables: tracing is on when an OTLP/HTTP endpoint is set (see
