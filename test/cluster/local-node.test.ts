@@ -22,7 +22,13 @@ const probeImage = 'localhost/local-node-probe:busybox';
 function ensureBusybox(): string {
   const busybox = '/bin/busybox';
   if (!existsSync(busybox) || !run('file', ['-L', busybox]).includes('statically linked')) {
-    run('apt-get', ['install', '-y', '-qq', '-o', 'DPkg::Lock::Timeout=300', 'busybox-static'], { timeoutMs: 300_000 });
+    const install = () => run('apt-get', ['install', '-y', '-qq', '-o', 'DPkg::Lock::Timeout=300', 'busybox-static'], { timeoutMs: 300_000 });
+    try {
+      install();
+    } catch {
+      run('apt-get', ['update', '-qq'], { timeoutMs: 300_000 });
+      install();
+    }
   }
   return busybox;
 }

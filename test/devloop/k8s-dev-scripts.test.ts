@@ -87,7 +87,7 @@ describe('load-images.sh', () => {
     const { code, stderr, calls } = runScript('load-images.sh', stub);
     expect(code).toBe(1);
     expect(stderr.trim()).toBe(
-      'load-images: context "gke_shop_europe-west1_prod" is neither kind (kind-*) nor a running minikube profile; push the images to a registry the cluster pulls from',
+      'load-images: context "gke_shop_europe-west1_prod" is neither kind (kind-*), the local node (local-node) nor a running minikube profile; push the images to a registry the cluster pulls from',
     );
     expect(calls.some((call) => call.includes('image load'))).toBe(false);
   });
