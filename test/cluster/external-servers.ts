@@ -35,6 +35,27 @@ async function ended(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
+/** A server process that can be stopped and started again on the same folder, address and port. */
+function managedServer(settings: { host: string; port: number; password: string; folder: string; spawnServer: () => ChildProcess; ready: () => void; what: string }): ExternalServer {
+  let child: ChildProcess | undefined;
+  return {
+    host: settings.host,
+    port: settings.port,
+    password: settings.password,
+    async start() {
+      child = settings.spawnServer();
+      await eventually(`the external ${settings.what} answers`, 30_000, settings.ready);
+    },
+    async stop() {
+      await ended(child);
+    },
+    async remove() {
+      await ended(child);
+      rmSync(settings.folder, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A PostgreSQL server with a `users` role (password) owning a `users` database, for the pods' subnet. */
 export async function externalPostgres(host: string, podCidr: string): Promise<ExternalServer> {
   const folder = mkdtempSync(path.join(tmpdir(), 'external-postgres-'));
@@ -47,23 +68,15 @@ export async function externalPostgres(host: string, podCidr: string): Promise<E
   chownSync(path.join(folder, 'pw'), uid, gid);
   run('runuser', ['-u', 'postgres', '--', pgBin('initdb'), '-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${path.join(folder, 'pw')}`]);
   appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${podCidr} scram-sha-256\nhost all all ${host}/32 scram-sha-256\n`);
-  let child: ChildProcess | undefined;
-  const server: ExternalServer = {
+  const server = managedServer({
     host,
     port,
     password,
-    async start() {
-      child = spawn('runuser', ['-u', 'postgres', '--', pgBin('postgres'), '-D', data, '-h', host, '-p', String(port), '-k', folder], { stdio: 'ignore' });
-      await eventually('the external PostgreSQL answers', 30_000, () => run(pgBin('pg_isready'), ['-h', host, '-p', String(port)]));
-    },
-    async stop() {
-      await ended(child);
-    },
-    async remove() {
-      await ended(child);
-      rmSync(folder, { recursive: true, force: true });
-    },
-  };
+    folder,
+    what: 'PostgreSQL',
+    spawnServer: () => spawn('runuser', ['-u', 'postgres', '--', pgBin('postgres'), '-D', data, '-h', host, '-p', String(port), '-k', folder], { stdio: 'ignore' }),
+    ready: () => void run(pgBin('pg_isready'), ['-h', host, '-p', String(port)]),
+  });
   await server.start();
   const psql = (sql: string) => run('runuser', ['-u', 'postgres', '--', pgBin('psql'), '-h', folder, '-p', String(port), '-v', 'ON_ERROR_STOP=1', '-c', sql]);
   psql(`create role users login password '${password}'`);
@@ -84,25 +97,17 @@ export async function externalRedis(host: string): Promise<ExternalServer> {
   const port = await freePort();
   const config = path.join(folder, 'redis.conf');
   writeFileSync(config, `bind ${host}\nport ${port}\nrequirepass ${password}\nsave ""\nappendonly no\ndir ${folder}\n`, { mode: 0o600 });
-  let child: ChildProcess | undefined;
-  const server: ExternalServer = {
+  const server = managedServer({
     host,
     port,
     password,
-    async start() {
-      child = spawn('redis-server', [config], { stdio: 'ignore' });
-      await eventually('the external Redis answers', 30_000, () => {
-        if (!run('redis-cli', ['-h', host, '-p', String(port), '--no-auth-warning', '-a', password, 'ping']).includes('PONG')) throw new Error('no PONG');
-      });
+    folder,
+    what: 'Redis',
+    spawnServer: () => spawn('redis-server', [config], { stdio: 'ignore' }),
+    ready: () => {
+      if (!run('redis-cli', ['-h', host, '-p', String(port), '--no-auth-warning', '-a', password, 'ping']).includes('PONG')) throw new Error('no PONG');
     },
-    async stop() {
-      await ended(child);
-    },
-    async remove() {
-      await ended(child);
-      rmSync(folder, { recursive: true, force: true });
-    },
-  };
+  });
   await server.start();
   return server;
 }

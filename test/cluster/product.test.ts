@@ -80,6 +80,9 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
     kubectl(['create', 'secret', 'generic', 'external-postgres', `--from-literal=password=${postgres.password}`]);
     kubectl(['create', 'secret', 'generic', 'external-redis', `--from-literal=redis-password=${redis.password}`]);
     chart = chartDirectory();
+    kubeConfig = new KubeConfig();
+    kubeConfig.loadFromDefault();
+    kubeConfig.setCurrentContext(settings.KUBE_CONTEXT!);
     values = [
       '--values', 'k8s-dev/values-dev.yaml',
       '--set', 'postgresql.enabled=false,redis.enabled=false',
@@ -116,11 +119,14 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
     const [count, distinct] = migrations.split('|').map(Number);
     expect(count).toBeGreaterThan(0);
     expect(count).toBe(distinct);
-    const tested = helmRun(['test', release, '--logs'], 300_000);
+    let tested: string;
+    try {
+      tested = helmRun(['test', release, '--logs'], 300_000);
+    } catch (error) {
+      // helm prints no log of a test pod that failed; its log is what says why.
+      throw new Error(`helm test failed: ${(error as Error).message}\n${kubectl(['logs', `${release}-test-user-flow`, '--all-containers'])}`);
+    }
     expect(tested).toMatch(/Phase:\s+Succeeded/);
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromDefault();
-    kubeConfig.setCurrentContext(settings.KUBE_CONTEXT!);
   }, 900_000);
 
   it('passes npm run e2e (port-forward to both services, the user flow)', () => {
