@@ -1,6 +1,6 @@
 {{/*
 The `helm test` check: register a user through user-service, read it back through data-service
-(retrying while the write propagates), then delete it so repeated tests leave nothing behind.
+(retrying while the write propagates, and while a Service's endpoints are not yet routed), then delete it so repeated tests leave nothing behind.
 Plain node (fetch is built in), so the test pod needs no image beyond user-service's own. With
 authentication on it first proves that a write without a token is refused, then signs its own
 short-lived token with the release's key (the image's token code, as `npm run token` does). With
@@ -9,7 +9,19 @@ an identity provider (auth.jwksUrl) it cannot get a token, so it stops after tha
 {{- define "users.testScript" -}}
 const name = `helm-test-${Date.now().toString(36)}`;
 const fail = (message) => { console.error(JSON.stringify({ msg: 'helm test failed', name, error: message })); process.exit(1); };
-const call = (base, path, init = {}) => fetch(new URL(path, base), { ...init, signal: AbortSignal.timeout(5000) });
+// `helm install --wait` sees the pods Ready before every node's kube-proxy has programmed the
+// Services' new endpoints; until it has, a connection is refused. Only that is retried, never an answer.
+const unreachable = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH']);
+const call = async (base, path, init = {}) => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(new URL(path, base), { ...init, signal: AbortSignal.timeout(5000) });
+    } catch (error) {
+      if (attempt >= 60 || !unreachable.has(error?.cause?.code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+};
 const user = process.env.USER_SERVICE_URL;
 const data = process.env.DATA_SERVICE_URL;
 const auth = {};
