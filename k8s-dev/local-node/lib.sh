@@ -25,6 +25,15 @@ start_daemon() { # <component> <command> [args…]
   echo $! >"$PIDS/$name.pid"
 }
 
+# Writes stdin to <file> only when it differs, by a rename: kube-proxy ends itself when its
+# configuration file changes, so rewriting it on a second cluster-up, even with the same content
+# (truncated, then written), stopped the proxy of a running node.
+write_config() { # <file>
+  local file="$1" next="$1.next"
+  cat >"$next"
+  if cmp -s "$next" "$file"; then rm -f "$next"; else mv -f "$next" "$file"; fi
+}
+
 running() { [ -s "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
 
 # Waits until <check> succeeds; fails early, with the component's last error, if it exits.

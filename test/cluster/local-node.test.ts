@@ -5,7 +5,7 @@
 //
 // The test pods run busybox (Debian's static build) in an image made here FROM scratch: no registry.
 
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +186,27 @@ describe.skipIf(reason)('the local node', () => {
       expect(ready).toHaveLength(1);
     });
   }, 240_000);
+
+  it('make cluster-up again on the running node restarts nothing, and Services keep routing', async () => {
+    const pids = path.join(settings.LOCAL_NODE_RUN!, 'pids');
+    const daemons = () => Object.fromEntries(readdirSync(pids).map((file) => [file, readFileSync(path.join(pids, file), 'utf8').trim()]));
+    const alive = (pid: string) => {
+      try {
+        process.kill(Number(pid), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const before = daemons();
+    expect(runScript('k8s-dev/local-node/up.sh', 300_000).status).toBe(0);
+    // kube-proxy used to end itself a moment after its configuration file was rewritten.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    expect(daemons()).toEqual(before);
+    expect(Object.entries(before).filter(([, pid]) => !alive(pid)).map(([file]) => file)).toEqual([]);
+    const clusterIp = kubectl(['-n', namespace, 'get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}']).trim();
+    expect(httpGet(clusterIp, 80)).toMatch(/^HTTP\/1\.[01] 200 /);
+  }, 360_000);
 
   it('cluster-down removes every process, mount, interface, iptables rule, cgroup and context it made', () => {
     const down = runScript('k8s-dev/local-node/down.sh', 300_000);

@@ -133,3 +133,13 @@ export function hostSnapshot(): Record<string, string> {
   }
   return { processes, mounts, links, iptables: tables('iptables'), ip6tables: tables('ip6tables'), nft, cgroups, sysctls, contexts, folders: [settings.LOCAL_NODE_STATE!, settings.LOCAL_NODE_RUN!].filter((folder) => existsSync(folder)).join(',') };
 }
+
+/**
+ * make cluster-down at the end of a test file that started the node, so the next file (and the
+ * machine) starts from nothing. KEEP_LOCAL_NODE=1 leaves it running, to look at what a failed test
+ * left behind or to run one file again without the start.
+ */
+export function stopNode(): void {
+  if (process.env.KEEP_LOCAL_NODE === '1') return;
+  runScript('k8s-dev/local-node/down.sh', 300_000);
+}

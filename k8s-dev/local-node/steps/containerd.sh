@@ -98,9 +98,9 @@ ctr_k8s() { "$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCKET" --namespace k8s
 containerd_start() {
   mkdir -p "$LOCAL_NODE_STATE/containerd/certs.d/$REGISTRY_HOST" "$LOCAL_NODE_STATE/cni" "$LOCAL_NODE_RUN/containerd"
   [ -e "$LOCAL_NODE_STATE/containerd/config.toml" ] ||
-    containerd_config "$(containerd_snapshotter)" >"$LOCAL_NODE_STATE/containerd/config.toml"
-  cni_config >"$LOCAL_NODE_STATE/cni/10-local-node.conflist"
-  registry_mirror_config >"$LOCAL_NODE_STATE/containerd/certs.d/$REGISTRY_HOST/hosts.toml"
+    containerd_config "$(containerd_snapshotter)" | write_config "$LOCAL_NODE_STATE/containerd/config.toml"
+  cni_config | write_config "$LOCAL_NODE_STATE/cni/10-local-node.conflist"
+  registry_mirror_config | write_config "$LOCAL_NODE_STATE/containerd/certs.d/$REGISTRY_HOST/hosts.toml"
   # The shim is looked up on PATH.
   start_daemon containerd env PATH="$CONTAINERD_BIN:$PATH" \
     "$CONTAINERD_BIN/containerd" --config "$LOCAL_NODE_STATE/containerd/config.toml"

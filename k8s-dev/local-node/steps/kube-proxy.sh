@@ -26,7 +26,7 @@ YAML
 
 kube_proxy_start() {
   mkdir -p "$LOCAL_NODE_STATE/kube-proxy"
-  kube_proxy_config >"$LOCAL_NODE_STATE/kube-proxy/config.yaml"
+  kube_proxy_config | write_config "$LOCAL_NODE_STATE/kube-proxy/config.yaml"
   start_daemon kube-proxy "$KUBE_BIN/kube-proxy" --config="$LOCAL_NODE_STATE/kube-proxy/config.yaml"
   wait_until kube-proxy 60 iptables -w -t nat -n -L KUBE-SERVICES
 }

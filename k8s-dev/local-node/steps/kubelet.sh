@@ -75,7 +75,7 @@ kubelet_cgroup_root() {
 kubelet_start() {
   kubelet_cgroup_root
   mkdir -p "$LOCAL_NODE_STATE/kubelet"
-  kubelet_config >"$LOCAL_NODE_STATE/kubelet/config.yaml"
+  kubelet_config | write_config "$LOCAL_NODE_STATE/kubelet/config.yaml"
   start_daemon kubelet "$KUBE_BIN/kubelet" \
     --config="$LOCAL_NODE_STATE/kubelet/config.yaml" \
     --kubeconfig="$KUBECONFIGS/kubelet.conf" \

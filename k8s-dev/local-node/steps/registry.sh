@@ -18,7 +18,7 @@ YAML
 
 registry_start() {
   mkdir -p "$LOCAL_NODE_STATE/registry"
-  registry_config >"$LOCAL_NODE_STATE/registry.yaml"
+  registry_config | write_config "$LOCAL_NODE_STATE/registry.yaml"
   start_daemon registry docker-registry serve "$LOCAL_NODE_STATE/registry.yaml"
   wait_until registry 30 curl -fsS "http://$REGISTRY_HOST/v2/"
 }
