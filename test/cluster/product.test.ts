@@ -4,16 +4,15 @@
 //
 // It runs the chart's "external database" path: postgresql.enabled=false and redis.enabled=false,
 // against real PostgreSQL and Redis servers on this machine that the pods reach by the node's
-// address. (The Bitnami subcharts' images cannot be pulled without a registry; their stand-ins are
-// tested by npm run test:standins.)
+// address, and needs nothing that a fresh clone lacks. The subcharts' path, with stand-ins for the
+// Bitnami images, is test/cluster/subcharts.test.ts.
 
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { obtainToken } from '../../e2e/auth.ts';
-import { cannotRun, eventually, kubectl, kubectlPath, root, run, runAsync, runScript, settings } from './local-node.ts';
+import { cannotRun, eventually, kubectl, root, run, runScript, settings, stopNode } from './local-node.ts';
+import { buildAndLoadImages, clusterUrl, deploymentImages, helmAsync, helmRun, helmTest, kubectlAsync, pause, podReadiness, release, releaseObjects, releaseToken, seconds, secretData, userEnv } from './release.ts';
 import { externalPostgres, externalRedis, queryExternal, type ExternalServer } from './external-servers.ts';
 import { startTraffic } from './traffic.ts';
 
@@ -21,10 +20,7 @@ const reason = cannotRun();
 if (reason && process.env.CI) throw new Error(`CI must run the local node, but ${reason}`);
 if (reason) console.log(`skipped: ${reason}`);
 
-const release = 'users';
-const helm = process.env.HELM ?? 'helm';
 const figures: Record<string, unknown> = {};
-const seconds = (since: number) => Math.round((performance.now() - since) / 100) / 10;
 
 /** The chart as helm takes it: with the subcharts when helm/charts/ has them, else without the dependencies (both are off here). */
 function chartDirectory(): { dir: string; cleanup: () => void } {
@@ -38,32 +34,13 @@ function chartDirectory(): { dir: string; cleanup: () => void } {
   return { dir: copy, cleanup: () => rmSync(copy, { recursive: true, force: true }) };
 }
 
-const helmRun = (args: string[], timeoutMs = 600_000) => run(helm, ['--kube-context', settings.KUBE_CONTEXT!, ...args], { timeoutMs });
-// While traffic runs, nothing may block the event loop, or the traffic stops with it.
-const helmAsync = (args: string[], timeoutMs = 600_000) => runAsync(helm, ['--kube-context', settings.KUBE_CONTEXT!, ...args], { timeoutMs });
-const kubectlAsync = (args: string[], timeoutMs = 200_000) => runAsync(kubectlPath, ['--context', settings.KUBE_CONTEXT!, ...args], { timeoutMs });
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function deploymentImages(): string[] {
-  return kubectl(['get', 'deployments', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'jsonpath={range .items[*]}{.spec.template.spec.containers[0].image}{"\\n"}{end}']).trim().split('\n').sort();
-}
-
-function clusterUrl(service: string): string {
-  return `http://${kubectl(['get', 'service', `${release}-${service}`, '-o', 'jsonpath={.spec.clusterIP}']).trim()}:80`;
-}
-
-function secretData(name: string): Record<string, string> {
-  return JSON.parse(kubectl(['get', 'secret', name, '-o', 'jsonpath={.data}']));
-}
-
 describe.skipIf(reason)('the product on the local node (external PostgreSQL and Redis)', () => {
   let postgres: ExternalServer;
   let redis: ExternalServer;
   let chart: { dir: string; cleanup: () => void };
   let token: string | undefined;
-  let kubeConfig: KubeConfig;
   // A token of ten minutes, signed anew for each test that writes.
-  const freshToken = async () => (token = (await obtainToken(kubeConfig, 'default', release, {})).token);
+  const freshToken = async () => (token = await releaseToken());
   let values: string[];
 
   beforeAll(async () => {
@@ -72,17 +49,11 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
     postgres = await externalPostgres(settings.NODE_IP!, run('bash', ['-c', `source k8s-dev/local-node/config.sh && echo $POD_CIDR`]).trim());
     redis = await externalRedis(settings.NODE_IP!);
     const started = performance.now();
-    for (const tag of ['cluster-1', 'cluster-2']) {
-      run('make', ['images', `TAG=${tag}`], { timeoutMs: 1_200_000 });
-      run('make', ['load', `TAG=${tag}`], { timeoutMs: 300_000, env: { ...process.env, PATH: `${settings.KUBE_BIN}:${process.env.PATH}` } });
-    }
+    buildAndLoadImages(['cluster-1', 'cluster-2']);
     figures.imagesBuiltAndLoadedSeconds = seconds(started);
     kubectl(['create', 'secret', 'generic', 'external-postgres', `--from-literal=password=${postgres.password}`]);
     kubectl(['create', 'secret', 'generic', 'external-redis', `--from-literal=redis-password=${redis.password}`]);
     chart = chartDirectory();
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromDefault();
-    kubeConfig.setCurrentContext(settings.KUBE_CONTEXT!);
     values = [
       '--values', 'k8s-dev/values-dev.yaml',
       '--set', 'postgresql.enabled=false,redis.enabled=false',
@@ -103,14 +74,14 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
     await postgres?.remove();
     await redis?.remove();
     console.log(`figures: ${JSON.stringify(figures)}`);
-    runScript('k8s-dev/local-node/down.sh', 300_000);
+    stopNode();
   }, 600_000);
 
   it('installs with helm upgrade --install --wait: every pod Ready through /health, migrations applied once, helm test passes', async () => {
     const started = performance.now();
     helmRun(['upgrade', '--install', release, chart.dir, ...values, '--set', 'userService.image.tag=cluster-1,dataService.image.tag=cluster-1', '--wait', '--timeout', '10m']);
     figures.installSeconds = seconds(started);
-    const pods = kubectl(['get', 'pods', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']).trim().split('\n');
+    const pods = podReadiness();
     expect(pods).toHaveLength(3);
     for (const pod of pods) expect(pod).toMatch(/ True$/);
     const probe = kubectl(['get', 'deployment', `${release}-user-service`, '-o', 'jsonpath={.spec.template.spec.containers[0].readinessProbe.httpGet.path}']);
@@ -119,18 +90,11 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
     const [count, distinct] = migrations.split('|').map(Number);
     expect(count).toBeGreaterThan(0);
     expect(count).toBe(distinct);
-    let tested: string;
-    try {
-      tested = helmRun(['test', release, '--logs'], 300_000);
-    } catch (error) {
-      // helm prints no log of a test pod that failed; its log is what says why.
-      throw new Error(`helm test failed: ${(error as Error).message}\n${kubectl(['logs', `${release}-test-user-flow`, '--all-containers'])}`);
-    }
-    expect(tested).toMatch(/Phase:\s+Succeeded/);
+    expect(helmTest()).toMatch(/Phase:\s+Succeeded/);
   }, 900_000);
 
   it('passes npm run e2e (port-forward to both services, the user flow)', () => {
-    const output = run('npm', ['run', 'e2e'], { timeoutMs: 300_000, env: { ...process.env, PATH: `${settings.KUBE_BIN}:${process.env.PATH}` } });
+    const output = run('npm', ['run', 'e2e'], { timeoutMs: 300_000, env: userEnv() });
     expect(output).toBeDefined();
   }, 300_000);
 
@@ -230,8 +194,7 @@ describe.skipIf(reason)('the product on the local node (external PostgreSQL and 
     helmRun(['uninstall', release, '--wait']);
     // Pods and ReplicaSets go with their Deployment through the garbage collector, a little later.
     await eventually('nothing of the release is left', 120_000, () => {
-      const left = kubectl(['get', 'all,configmap,secret,serviceaccount,poddisruptionbudget,networkpolicy,role,rolebinding,pvc', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'name']).trim();
-      expect(left).toBe('');
+      expect(releaseObjects()).toBe('');
     });
     expect(Number(queryExternal(postgres, 'select count(*) from users'))).toBeGreaterThan(0);
   }, 300_000);
