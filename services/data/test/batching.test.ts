@@ -77,6 +77,8 @@ describe('batched misses', () => {
     sent = [];
     const names = ['Amit', 'Meera', 'nobody', 'Zoë', 'Ravi'];
     const results = await Promise.all(names.map((name) => lookup.get(name)));
+    // The answers do not wait for the fill; it is sent once they are in hand.
+    await lookup.fillsSettled();
 
     expect(results.map((result) => [result.user?.name ?? null, result.user?.info ?? null, result.tier])).toEqual([
       ['Amit', 'a', 'postgres'],
