@@ -31,6 +31,38 @@ export const EVENTS_END = '<!-- bench/events.ts: end -->';
 export const CHART_MEMORY_START = '<!-- chart memory: start -->';
 export const CHART_MEMORY_END = '<!-- chart memory: end -->';
 
+/** The CPU profiles of a miss before and after a change, pasted from `npm run bench:profile-misses`; every run keeps them. */
+export const MISS_PROFILE_START = '<!-- miss profile: start -->';
+export const MISS_PROFILE_END = '<!-- miss profile: end -->';
+/** One row per `npm run bench`, appended; the report above shows only the latest run in full. */
+export const BENCH_RUNS_START = '<!-- bench runs: every run of `npm run bench` appends its row -->';
+export const BENCH_RUNS_END = '<!-- /bench runs -->';
+const BENCH_RUNS_HEADER = [
+  '## Every run of `npm run bench`',
+  '',
+  'One row per run, appended by `npm run bench` (`BENCH_LABEL=<text>` names it); the tables at the top show the latest run in full. Ratios are req/s within the run; build: the commit, with `+` when the services\' sources differed from it.',
+  '',
+  '| date (UTC) | label | build | hits ÷ ceiling | misses ÷ baseline | register ÷ insert loop | p99 hits @5000/s ms | misses req/s, data-service / baseline | load average start, end |',
+  '|---|---|---|--:|--:|--:|--:|--:|---|',
+];
+
+/** This run's row of the every-run table. */
+export function benchRunRow({ measured, machine }: ReportInput, { label, build, loadAverage }: { label: string; build: string; loadAverage: string }): string {
+  const rps = (scenario: string, server: string) => measured.find((m) => m.scenario === scenario && m.server === server)?.rps;
+  const over = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : 'n/a');
+  const fixedRate = measured.find((m) => m.scenario.startsWith('hits @') && m.server === 'data-service');
+  const misses = `${Math.round(rps('misses', 'data-service') ?? Number.NaN)} / ${Math.round(rps('misses', 'baseline') ?? Number.NaN)}`;
+  return `| ${machine.date.slice(0, 16).replace('T', ' ')} | ${label} | ${build} | ${over(rps('hits', 'data-service'), rps('hits', 'ceiling'))} | ${over(rps('misses', 'data-service'), rps('misses', 'baseline'))} | ${over(rps('register', 'user-service'), rps('register', 'insert loop'))} | ${fixed(fixedRate?.p99Ms ?? Number.NaN)} | ${misses} | ${loadAverage} |`;
+}
+
+/** `existing` with `row` added to the every-run table (made at the end when absent). */
+export function appendBenchRun(existing: string, row: string): string {
+  const start = existing.indexOf(BENCH_RUNS_START);
+  const end = existing.indexOf(BENCH_RUNS_END);
+  if (start >= 0 && end > start) return `${existing.slice(0, end).replace(/\n*$/, '\n')}${row}\n${existing.slice(end)}`;
+  return `${existing.replace(/\n*$/, '\n\n')}${[BENCH_RUNS_START, ...BENCH_RUNS_HEADER, row, BENCH_RUNS_END].join('\n')}\n`;
+}
+
 /** What each scenario is compared with. */
 const reference = (scenario: string) => (scenario === 'register' ? 'insert loop' : 'baseline');
 

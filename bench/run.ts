@@ -1,5 +1,6 @@
 // `npm run bench`: the built services against a bare-Node baseline and a node:http ceiling, side
 // by side in one run on this machine. Measures and reports; asserts nothing.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,25 @@ import { ensureWrk, wrk, type LoadMode, type LoadResult } from './load.ts';
 import { cores, cpuModel, killAll, loadAverage, parseResult, pinned, pinning, rssMb, runBench, runCommand, type Server, startServer, watchRss } from './processes.ts';
 import { keptRealistic, RUNS_END, RUNS_START } from './realistic/report.ts';
 import { signWriteToken } from './realistic/jwt.ts';
-import { CHART_MEMORY_END, CHART_MEMORY_START, COMPARE_END, COMPARE_START, EVENTS_END, EVENTS_START, IDLE_RSS_END, IDLE_RSS_START, renderReport, type Measured, type ServerFacts } from './report.ts';
+import {
+  appendBenchRun,
+  BENCH_RUNS_END,
+  BENCH_RUNS_START,
+  benchRunRow,
+  CHART_MEMORY_END,
+  CHART_MEMORY_START,
+  COMPARE_END,
+  COMPARE_START,
+  EVENTS_END,
+  EVENTS_START,
+  IDLE_RSS_END,
+  IDLE_RSS_START,
+  MISS_PROFILE_END,
+  MISS_PROFILE_START,
+  renderReport,
+  type Measured,
+  type ServerFacts,
+} from './report.ts';
 
 const CONNECTIONS = 64;
 const SECONDS = 8;
@@ -148,8 +167,9 @@ async function main() {
   measured.push({ scenario: 'register', server: 'insert loop', rps: inserts.rps, p50Ms: inserts.p50Ms, p99Ms: inserts.p99Ms, requests: inserts.requests, non2xx: inserts.errors, socketErrors: 0, issued: 0 });
   process.stdout.write(`  register   insert loop    ${Math.round(inserts.rps)} req/s, p50 ${inserts.p50Ms.toFixed(2)} ms, p99 ${inserts.p99Ms.toFixed(2)} ms\n`);
 
-  notes.push(`load average (1 min) at the start ${loadAtStart}, at the end ${loadAverage()}: other work on the machine shares the cores`);
-  const report = renderReport({
+  const loadAtEnd = loadAverage();
+  notes.push(`load average (1 min) at the start ${loadAtStart}, at the end ${loadAtEnd}: other work on the machine shares the cores`);
+  const input = {
     measured,
     facts,
     notes,
@@ -160,11 +180,24 @@ async function main() {
       loadGenerator: `${wrkVersion.split(' [')[0]} (1 thread, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${SECONDS} s measured); fixed rate: bench/constant-rate.ts (open loop)`,
       date: new Date().toISOString(),
     },
-  });
-  process.stdout.write(`\n${report}`);
+  };
+  const report = renderReport(input);
+  const row = benchRunRow(input, { label: process.env.BENCH_LABEL || '', build: build(), loadAverage: `${loadAtStart}, ${loadAtEnd}` });
+  process.stdout.write(`\n${report}\n${row}\n`);
   // The sections of `npm run bench:compare`, `bench:rss` and `bench:realistic` come from their own
-  // commands, the chart's memory from whoever re-sizes it; this run keeps them.
-  writeFileSync('bench/RESULTS.md', report + keptSection(COMPARE_START, COMPARE_END) + keptSection(IDLE_RSS_START, IDLE_RSS_END) + keptSection(EVENTS_START, EVENTS_END) + keptSection(CHART_MEMORY_START, CHART_MEMORY_END) + keptRealistic(existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : '') + keptSection(RUNS_START, RUNS_END));
+  // commands, the chart's memory and the miss profiles from whoever measured them; this run keeps
+  // them, and adds its row to the table of every run.
+  const kept = [
+    keptSection(MISS_PROFILE_START, MISS_PROFILE_END),
+    keptSection(COMPARE_START, COMPARE_END),
+    keptSection(IDLE_RSS_START, IDLE_RSS_END),
+    keptSection(EVENTS_START, EVENTS_END),
+    keptSection(CHART_MEMORY_START, CHART_MEMORY_END),
+    keptRealistic(existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : ''),
+    keptSection(RUNS_START, RUNS_END),
+    keptSection(BENCH_RUNS_START, BENCH_RUNS_END),
+  ];
+  writeFileSync('bench/RESULTS.md', appendBenchRun(report + kept.join(''), row));
   process.stdout.write('\nwritten to bench/RESULTS.md\n');
 }
 
@@ -177,6 +210,15 @@ function keptSection(startMarker: string, endMarker: string): string {
 }
 
 const loadAtStart = loadAverage();
+
+/** The commit measured, with `+` when the services' sources differ from it (or '?' outside git). */
+function build(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return '?';
+  const changed = git('status', '--porcelain', '--', 'services').stdout.trim() !== '';
+  return `${head.stdout.trim()}${changed ? '+' : ''}`;
+}
 
 async function cleanUp() {
   for (const server of servers) await server.stop().catch(() => {});

@@ -1,5 +1,7 @@
+import DataLoader from 'dataloader';
+import { batchOverOneTurn } from './batch.ts';
 import type { Logger, CacheMetrics } from '../../shared/src/observability/index.ts';
-import { evictUser, fillUserIfGeneration, lookupUser, userCacheKeys, type CacheRedis } from '../../shared/src/cache/index.ts';
+import { evictUser, fillUsersIfGeneration, lookupUsers, userCacheKeys, type CacheFill, type CacheLookup, type CacheRedis } from '../../shared/src/cache/index.ts';
 import { deleteKeysUnder } from '../../shared/src/storage/index.ts';
 import type { User } from '../../shared/src/api/index.ts';
 
@@ -79,13 +81,40 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
     }
   }
 
+  // A failed batch counts as one failure (one back-off step, one error), as its one command was.
+  // Each batch asks `usable` again when it is sent: Redis may have become untrusted (a missed
+  // eviction, a lost LISTEN) since its first name was added, and then it is not read or filled.
+  const lookups = new DataLoader<string, CacheLookup | undefined>(async (names) => {
+    if (!usable()) return names.map(() => undefined);
+    try {
+      const found = await lookupUsers(redis, keys, names);
+      succeeded();
+      return found;
+    } catch (error) {
+      failed(error);
+      return names.map(() => undefined);
+    }
+  }, batchOverOneTurn);
+
+  const fills = new DataLoader<CacheFill, void>(async (batch) => {
+    if (!usable()) return batch.map(() => undefined);
+    try {
+      await fillUsersIfGeneration(redis, keys, batch);
+      succeeded();
+    } catch (error) {
+      failed(error);
+    }
+    return batch.map(() => undefined);
+  }, batchOverOneTurn);
+
   return {
     async lookup(name: string): Promise<RedisLookup> {
       if (!usable()) return { state: 'skipped' };
+      const found = await lookups.load(name);
+      if (!found) return { state: 'skipped' };
+      const { value, generation } = found;
+      if (value === null) return { state: 'miss', generation };
       try {
-        const { value, generation } = await lookupUser(redis, keys, name);
-        succeeded();
-        if (value === null) return { state: 'miss', generation };
         return { state: 'hit', user: value === ABSENT ? null : (JSON.parse(value) as User) };
       } catch (error) {
         failed(error);
@@ -96,12 +125,7 @@ export function createRedisCache({ redis, keyPrefix, ttlSeconds, negativeTtlSeco
     async fill(name: string, user: User | null, generation: string): Promise<void> {
       if (!usable()) return;
       const ttlMs = (user ? ttlSeconds : negativeTtlSeconds) * 1000;
-      try {
-        await fillUserIfGeneration(redis, keys, name, generation, user ? JSON.stringify(user) : ABSENT, ttlMs);
-        succeeded();
-      } catch (error) {
-        failed(error);
-      }
+      await fills.load({ name, generation, value: user ? JSON.stringify(user) : ABSENT, ttlMs });
     },
 
     /**

@@ -121,6 +121,8 @@ export async function startDataService(config: DataConfig, logger = createLogger
     lifecycle,
     close: async () => {
       await lease.close();
+      // Fills still under way are sent before the connection closes.
+      await untracedLookup.fillsSettled();
       await listener.close();
       await Promise.all([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);
       await tracing?.shutdown();

@@ -38,6 +38,8 @@ interface Flight {
  */
 export function createUserLookup({ queries, redis, local: localTier, coherent, localTrusted, metrics }: UserLookupDeps) {
   const flights = new Map<string, Flight>();
+  /** Redis fills sent and not yet decided. */
+  const fills = new Set<Promise<void>>();
   // The tier to read and fill now, or none.
   const trustedLocal = () => (localTier && localTrusted() ? localTier : undefined);
 
@@ -64,7 +66,14 @@ export function createUserLookup({ queries, redis, local: localTier, coherent, l
     if (fromRedis.state === 'miss') metrics.lookups.inc({ tier: 'redis', result: 'miss' });
 
     const user = await fromDatabase(name);
-    if (fromRedis.state === 'miss') await redis.fill(name, user, fromRedis.generation);
+    // The answer does not wait for the fill, a round trip it does not depend on: Redis decides
+    // the fill by the name's generation alone, whenever it lands (cache-protocol.ts). A lookup
+    // that reaches Redis before it misses and reads PostgreSQL, as it would have.
+    if (fromRedis.state === 'miss') {
+      // fill reports its own failures (a back-off and a metric); it never rejects.
+      const fill = redis.fill(name, user, fromRedis.generation).catch(() => {}).finally(() => fills.delete(fill));
+      fills.add(fill);
+    }
     if (!flight.stale) trustedLocal()?.set(name, { user });
     return { user, cached: false, tier: 'postgres' };
   }
@@ -122,6 +131,11 @@ export function createUserLookup({ queries, redis, local: localTier, coherent, l
 
     /** The in-process tier may have missed changes: drop it and detach every lookup in flight. */
     forgetAllLocally,
+
+    /** Resolves once every fill sent so far has been decided (stored or refused, or failed). */
+    async fillsSettled(): Promise<void> {
+      await Promise.all(fills);
+    },
 
     /** Changes may have been missed: drop everything this process holds and distrust Redis. */
     forgetAll(): void {

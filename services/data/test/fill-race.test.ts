@@ -109,6 +109,7 @@ describe('the fill race', () => {
 
     // The slow read began before the write was acknowledged, so it may answer the old row...
     expect((await slowRead).user?.info).toBe('old');
+    await lookup.fillsSettled();
     // ...but it must not leave it behind in either tier.
     expect(await redisValue('Amit')).toBeNull();
     expect(local.get('Amit')).toBeUndefined();
@@ -124,6 +125,7 @@ describe('the fill race', () => {
     await waitFor(() => heard.includes('Priya'));
     release();
     expect((await slowRead).user).toBeNull();
+    await lookup.fillsSettled();
     expect(await redisValue('Priya')).toBeNull();
     expect((await lookup.get('Priya')).user?.info).toBe('registered');
   });

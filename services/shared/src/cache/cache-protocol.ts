@@ -6,13 +6,16 @@
  * (cache-aside). If user-service commits a change and evicts the name in between, the reader's
  * late fill would put the old row back, and it would be served until its TTL ran out. Three steps,
  * each one Redis command, prevent it:
- * 1. A reader looks up the entry and the name's generation together (`lookupUser`, one MGET).
+ * 1. A reader looks up the entry and the name's generation together (`lookupUsers`, one MGET).
  * 2. Every eviction bumps the generation and deletes the entry atomically (EVICT, and the writer's
  *    EVICT_AND_LOG below).
  * 3. The reader fills only if the generation is still the one it saw in step 1
- *    (`fillUserIfGeneration`); otherwise an eviction ran since its lookup, so nothing is written.
+ *    (`fillUsersIfGeneration`); otherwise an eviction ran since its lookup, so nothing is written.
  * Generations outlive any read in flight (GENERATION_TTL_MS). In process, user-lookup.ts marks a
  * lookup in flight stale on eviction, so its result is never kept locally.
+ * Steps 1 and 3 take many names at once (data-service batches the lookups that arrive together):
+ * MGET reads each name's entry and generation in one atomic step, and the fill script decides each
+ * name on its own generation, so a batch is exactly that many single-name steps, one round trip.
  *
  * ## Read-your-writes: acknowledgements and leases
  * Goal: once a write is acknowledged, no data-service replica answers that name from its
@@ -49,7 +52,9 @@
  *   nothing it cached before `s` survives.
  * - R was listed and acknowledged `s`: it had dropped the name and detached the lookups in flight
  *   before it said so. A lookup that starts later reads Redis, where EVICT_AND_LOG deleted the
- *   entry in the same step that created `s`, or PostgreSQL, which already has the commit.
+ *   entry in the same step that created `s`, or PostgreSQL, which already has the commit. Batching
+ *   changes nothing here: a lookup joins only a batch that has not been sent yet, so its MGET and
+ *   its query leave after it started.
  * - R was listed, and its remaining time passed: Redis' record of R's lease, as it stood when the
  *   script ran, has ended. R's own view of that lease ended no later, so R stopped trusting its
  *   tier. Any renewal after the script ran returned a `c` >= `s`, so with a continued lease R
@@ -105,14 +110,20 @@ redis.call('DEL', KEYS[2])
 return 1`;
 
 // Fill only if no eviction ran since the lookup: a reader that fetched the old row before a
-// write committed must not put it back after the write's eviction.
+// write committed must not put it back after the write's eviction. Each name is decided on its own:
+// KEYS = value, generation per name; ARGV = generation seen, value, ttl ms per name. Returns how
+// many were written.
 const FILL_IF_GENERATION = `
-local current = redis.call('GET', KEYS[2]) or ''
-if current == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  return 1
+local filled = 0
+for i = 1, #KEYS, 2 do
+  local j = (i - 1) / 2 * 3
+  local current = redis.call('GET', KEYS[i + 1]) or ''
+  if current == ARGV[j + 1] then
+    redis.call('SET', KEYS[i], ARGV[j + 2], 'PX', ARGV[j + 3])
+    filled = filled + 1
+  end
 end
-return 0`;
+return filled`;
 
 // Redis' own clock, in ms: the only clock leases are compared against.
 const NOW_MS = `local t = redis.call('TIME')
@@ -158,7 +169,8 @@ return 1`;
 /** A client with the protocol's scripts. */
 export type CacheRedis = Redis & {
   evictUser(generationKey: string, valueKey: string, generationTtlMs: number): Promise<number>;
-  fillUserIfGeneration(valueKey: string, generationKey: string, generation: string, value: string, ttlMs: number): Promise<number>;
+  /** numberOfKeys, then the keys, then the arguments (FILL_IF_GENERATION says which). */
+  fillUsersIfGeneration(...keysAndArgs: (string | number)[]): Promise<number>;
   evictAndLog(generationKey: string, valueKey: string, leasesKey: string, logKey: string, lastKey: string, generationTtlMs: number, name: string, maxEntries: number, logTtlMs: number): Promise<string[]>;
   renewLease(leasesKey: string, lastKey: string, replica: string, leaseMs: number, keepMs: number): Promise<[number, string]>;
   releaseLease(leasesKey: string, acksChannel: string, replica: string, released: string): Promise<number>;
@@ -168,7 +180,8 @@ export type CacheRedis = Redis & {
 export function defineCacheScripts(redis: Redis): CacheRedis {
   // Scripts run by SHA (EVALSHA, loaded on first use): one round trip, one small command each.
   redis.defineCommand('evictUser', { numberOfKeys: 2, lua: EVICT });
-  redis.defineCommand('fillUserIfGeneration', { numberOfKeys: 2, lua: FILL_IF_GENERATION });
+  // As many names as a batch holds: the caller passes the number of keys first.
+  redis.defineCommand('fillUsersIfGeneration', { lua: FILL_IF_GENERATION });
   redis.defineCommand('evictAndLog', { numberOfKeys: 5, lua: EVICT_AND_LOG });
   redis.defineCommand('renewLease', { numberOfKeys: 2, lua: RENEW_LEASE });
   redis.defineCommand('releaseLease', { numberOfKeys: 2, lua: RELEASE_LEASE });
@@ -180,13 +193,18 @@ export function defineCacheScripts(redis: Redis): CacheRedis {
   return redis as CacheRedis;
 }
 
-/**
- * Step 1: the entry (null when absent) and the generation to hand back to `fillUserIfGeneration`
- * ('' when the name was never evicted).
- */
-export async function lookupUser(redis: Redis, keys: UserCacheKeys, name: string): Promise<{ value: string | null; generation: string }> {
-  const [value, generation] = await redis.mget(keys.value(name), keys.generation(name));
-  return { value: value ?? null, generation: generation ?? '' };
+/** What step 1 found for one name. */
+export interface CacheLookup {
+  /** The entry, or null when absent. */
+  value: string | null;
+  /** To hand back to `fillUsersIfGeneration` ('' when the name was never evicted). */
+  generation: string;
+}
+
+/** Step 1, for every name of a batch in one MGET: each one's entry and generation, in order. */
+export async function lookupUsers(redis: Redis, keys: UserCacheKeys, names: readonly string[]): Promise<CacheLookup[]> {
+  const replies = await redis.mget(names.flatMap((name) => [keys.value(name), keys.generation(name)]));
+  return names.map((_, i) => ({ value: replies[2 * i] ?? null, generation: replies[2 * i + 1] ?? '' }));
 }
 
 /**
@@ -198,9 +216,19 @@ export function evictUser(redis: CacheRedis, keys: UserCacheKeys, name: string):
   return redis.evictUser(keys.generation(name), keys.value(name), GENERATION_TTL_MS);
 }
 
-/** Step 3: stores `value` for `ttlMs` unless the name was evicted since the lookup that gave `generation`. */
-export function fillUserIfGeneration(redis: CacheRedis, keys: UserCacheKeys, name: string, generation: string, value: string, ttlMs: number): Promise<number> {
-  return redis.fillUserIfGeneration(keys.value(name), keys.generation(name), generation, value, ttlMs);
+/** One name's fill: `value` for `ttlMs`, unless the name was evicted since the lookup that gave `generation`. */
+export interface CacheFill {
+  name: string;
+  generation: string;
+  value: string;
+  ttlMs: number;
+}
+
+/** Step 3, for every fill of a batch in one script: each name stored unless evicted since its lookup; returns how many were. */
+export function fillUsersIfGeneration(redis: CacheRedis, keys: UserCacheKeys, fills: readonly CacheFill[]): Promise<number> {
+  const keyList = fills.flatMap(({ name }) => [keys.value(name), keys.generation(name)]);
+  const args = fills.flatMap(({ generation, value, ttlMs }) => [generation, value, ttlMs]);
+  return redis.fillUsersIfGeneration(keyList.length, ...keyList, ...args);
 }
 
 /** A log position: a stream entry id, or '' before the first entry. */
